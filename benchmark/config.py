@@ -1,0 +1,146 @@
+"""Structured-config schemas for the common fields, so a typo'd key fails when Hydra composes.
+
+Group options whose parameters differ by implementation (``dataset``, ``selector``) stay free-form:
+their parameters are checked against the ``_target_``'s signature when it is built
+(:func:`instantiate_checked`), so a user's own selector needs no schema edit.
+"""
+
+import hashlib
+import inspect
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.utils import get_object
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from benchmark.errors import UserError
+
+
+class Pairing(Enum):
+    in_prompt = "in_prompt"
+    cross_prompt = "cross_prompt"
+
+
+@dataclass
+class ModelConfig:
+    """The LLM whose frozen embeddings the reward head reads; ``dim`` is D (null = take it from the file)."""
+
+    name: str = MISSING
+    dim: int | None = None
+
+
+@dataclass
+class BatchConfig:
+    name: str = MISSING
+    size: int = MISSING
+
+
+@dataclass
+class SetupConfig:
+    name: str = MISSING
+    pairing: Pairing = MISSING
+
+
+@dataclass
+class RewardModelConfig:
+    name: str = "mlp"
+    width: int = 512
+    layers: int = 3
+    lr: float = 1e-3
+    steps: int = 1000
+    weight_decay: float = 0.0
+    warm_start: bool = False
+    device: str = "auto"
+
+
+@dataclass
+class AnnotatorConfig:
+    name: str = "bt"
+    beta: float = 1.0
+    scale: float | None = None
+
+
+@dataclass
+class LoggerConfig:
+    name: str = "wandb"
+    mode: str = "offline"
+    project: str = "arm-bench"
+    entity: str | None = None
+    group: str | None = None
+
+
+@dataclass
+class EvalConfig:
+    test_prompts: int | None = None
+    bon_n: list[int] = field(default_factory=lambda: [5, 10, 30, 50, 100, 300, 500])
+    bon_repeats: int = 10
+    accuracy_pairs: int = 32
+    chunk_prompts: int = 256
+
+
+@dataclass
+class Config:
+    dataset: Any = MISSING
+    model: ModelConfig = MISSING
+    selector: Any = MISSING
+    batch: BatchConfig = MISSING
+    setup: SetupConfig = MISSING
+    reward_model: RewardModelConfig = MISSING
+    annotator: AnnotatorConfig = MISSING
+    logger: LoggerConfig = MISSING
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seed: int = 0
+    budget: int = 1000
+    initial_labels: int = 125
+    prompts_per_round: int = 500
+    candidates_per_round: int | None = 22500
+    overwrite: bool = False
+    output_root: str = "outputs"
+
+
+def register_schemas() -> None:
+    """Make the root schema available to ``conf/config.yaml``; typed fields validate each group's YAML."""
+    ConfigStore.instance().store(name="config_schema", node=Config)
+
+
+def run_name(override_dirname: str) -> str:
+    """Folder name of a run, made from its command-line overrides so reruns land in the same place."""
+    if not override_dirname:
+        return "default"
+    name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", override_dirname)
+    if len(name) > 120:
+        name = f"{name[:100]}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
+    return name
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("arm_run_name"):
+        OmegaConf.register_new_resolver("arm_run_name", run_name)
+
+
+def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
+    """Build ``node._target_`` with the node's other keys, naming any parameter the class does not take."""
+    params = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k != "_target_"}
+    params.pop("name", None)
+    target_path = node.get("_target_")
+    if not target_path:
+        raise UserError(f"{group}: no `_target_` key; set {group}._target_=package.module.ClassName")
+    try:
+        target = get_object(target_path)
+    except Exception as err:  # Hydra raises several types for a bad import path
+        raise UserError(f"{group}._target_={target_path}: cannot import it ({err}); check the dotted path") from err
+    params.update(extra)
+    signature = inspect.signature(target)
+    try:
+        signature.bind(**params)
+    except TypeError as err:
+        accepted = ", ".join(p for p in signature.parameters if p not in extra) or "none"
+        raise UserError(f"{group} ({target_path}): {err}; parameters it accepts: {accepted}") from err
+    return target(**params)
+
+
+register_schemas()
+register_resolvers()

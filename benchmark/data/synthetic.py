@@ -1,0 +1,144 @@
+"""Synthetic embeddings that behave like LLM embeddings, with a known golden reward.
+
+Each embedding is ``mean + prompt part + response part + noise``: the prompt part is shared by all
+responses to a prompt, both parts live in random subspaces with a decaying (anisotropic) spectrum.
+The golden reward is a fixed nonlinear function of the embedding: a response-quality term plus a
+per-prompt offset that is itself a function of the prompt part, so cross-prompt labels are learnable.
+Arrays are generated in fixed chunks of prompts (deterministic for a seed, whatever the size) and
+streamed into memory-mapped files in the authors' layout, then cached.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from benchmark.data.arrays import PreferenceData
+from benchmark.data.files import commit_split, create_split, open_split, split_paths
+
+GENERATOR_VERSION = 1
+CHUNK_PROMPTS = 1024
+HIDDEN_UNITS = 32
+
+
+@dataclass(frozen=True)
+class SyntheticWorld:
+    """The fixed random parts shared by train and test: subspaces, spectra and the reward function."""
+
+    mean: np.ndarray  # (D,)
+    prompt_map: np.ndarray  # (dp, D): latent prompt -> embedding
+    response_map: np.ndarray  # (dr, D)
+    prompt_reader: np.ndarray  # (D, dp): embedding -> whitened prompt coordinates
+    response_reader: np.ndarray  # (D, dr)
+    quality_in: np.ndarray  # (dr, m)
+    quality_bias: np.ndarray  # (m,)
+    quality_out: np.ndarray  # (m,)
+    quality_linear: np.ndarray  # (dr,)
+    interaction: np.ndarray  # (dp, dr): how the prompt shifts what a good response is
+    offset_in: np.ndarray  # (dp, m)
+    offset_bias: np.ndarray  # (m,)
+    offset_out: np.ndarray  # (m,)
+    offset_scale: float
+
+    @classmethod
+    def create(
+        cls, dim: int, prompt_rank: int, response_rank: int, spectrum_decay: float,
+        interaction: float, offset_scale: float, seed: int,
+    ) -> "SyntheticWorld":
+        if prompt_rank + response_rank > dim:
+            raise ValueError(f"prompt_rank + response_rank ({prompt_rank + response_rank}) exceeds dim ({dim})")
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
+        basis, _ = np.linalg.qr(rng.standard_normal((dim, prompt_rank + response_rank)))
+        prompt_basis, response_basis = basis[:, :prompt_rank], basis[:, prompt_rank:]
+        prompt_scales = 1.5 * np.arange(1, prompt_rank + 1) ** -spectrum_decay
+        response_scales = np.arange(1, response_rank + 1) ** -spectrum_decay
+        m = HIDDEN_UNITS
+        return cls(
+            mean=rng.standard_normal(dim) * 2.0 / np.sqrt(dim),
+            prompt_map=(prompt_basis * prompt_scales).T,
+            response_map=(response_basis * response_scales).T,
+            prompt_reader=prompt_basis / prompt_scales,
+            response_reader=response_basis / response_scales,
+            quality_in=rng.standard_normal((response_rank, m)) * 1.5 / np.sqrt(response_rank),
+            quality_bias=rng.standard_normal(m) * 0.5,
+            quality_out=rng.standard_normal(m) / np.sqrt(m),
+            quality_linear=rng.standard_normal(response_rank) * 0.5 / np.sqrt(response_rank),
+            interaction=rng.standard_normal((prompt_rank, response_rank)) * interaction / np.sqrt(prompt_rank),
+            offset_in=rng.standard_normal((prompt_rank, m)) * 1.5 / np.sqrt(prompt_rank),
+            offset_bias=rng.standard_normal(m) * 0.5,
+            offset_out=rng.standard_normal(m) / np.sqrt(m),
+            offset_scale=offset_scale,
+        )
+
+    def reward(self, embeddings: np.ndarray) -> np.ndarray:
+        """Golden reward of embeddings (..., D): a fixed function of the embedding alone."""
+        centred = embeddings.astype(np.float64) - self.mean
+        prompt = centred @ self.prompt_reader
+        response = centred @ self.response_reader + prompt @ self.interaction
+        quality = np.tanh(response @ self.quality_in + self.quality_bias) @ self.quality_out
+        quality += response @ self.quality_linear
+        offset = np.tanh(prompt @ self.offset_in + self.offset_bias) @ self.offset_out
+        return quality + self.offset_scale * offset
+
+    def sample(self, rng: np.random.Generator, prompts: int, responses: int, noise: float) -> np.ndarray:
+        """Embeddings (prompts, responses, D) of fresh prompts and responses."""
+        dim = self.mean.shape[0]
+        prompt = rng.standard_normal((prompts, 1, self.prompt_map.shape[0])) @ self.prompt_map
+        response = rng.standard_normal((prompts, responses, self.response_map.shape[0])) @ self.response_map
+        jitter = rng.standard_normal((prompts, responses, dim)) * (noise / np.sqrt(dim))
+        return self.mean + prompt + response + jitter
+
+
+def load_synthetic(
+    name: str = "synthetic",
+    dim: int = 64,
+    train_prompts: int = 2000,
+    train_responses: int = 10,
+    test_prompts: int = 200,
+    test_responses: int = 50,
+    prompt_rank: int = 16,
+    response_rank: int = 16,
+    spectrum_decay: float = 0.5,
+    interaction: float = 0.5,
+    offset_scale: float = 1.0,
+    noise: float = 0.1,
+    dtype: str = "float32",
+    seed: int = 0,
+    cache_dir: str = "~/.cache/arm-bench",
+) -> PreferenceData:
+    """Open the cached dataset for these parameters, generating it first if needed."""
+    params = {k: v for k, v in locals().items() if k not in ("name", "cache_dir")}
+    key = hashlib.sha1(json.dumps({**params, "version": GENERATOR_VERSION}, sort_keys=True).encode()).hexdigest()
+    root = Path(cache_dir).expanduser() / f"synthetic-{key[:16]}"
+    world = SyntheticWorld.create(dim, prompt_rank, response_rank, spectrum_decay, interaction, offset_scale, seed)
+    shapes = {"train": (train_prompts, train_responses), "test": (test_prompts, test_responses)}
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    files: list[Path] = []
+    for split_index, (split, (prompts, responses)) in enumerate(shapes.items(), start=1):
+        embd_path, reward_path = split_paths(root, "synthetic", "synthetic", "default", split)
+        if not (embd_path.exists() and reward_path.exists()):
+            _write_split(world, embd_path, reward_path, prompts, responses, noise, dtype, seed, split_index)
+        arrays[split] = (open_split(embd_path), np.asarray(open_split(reward_path))[..., 0])
+        files += [embd_path, reward_path]
+    return PreferenceData(name, *arrays["train"], *arrays["test"], files=tuple(files))
+
+
+def _write_split(
+    world: SyntheticWorld, embd_path: Path, reward_path: Path, prompts: int, responses: int,
+    noise: float, dtype: str, seed: int, split_index: int,
+) -> None:
+    dim = world.mean.shape[0]
+    embeddings = create_split(embd_path, (prompts, responses, dim), dtype)
+    rewards = create_split(reward_path, (prompts, responses, 1), "float32")
+    starts = range(0, prompts, CHUNK_PROMPTS)
+    for chunk, start in enumerate(tqdm(starts, desc=f"generating {embd_path.name}", disable=len(starts) < 8)):
+        count = min(CHUNK_PROMPTS, prompts - start)
+        rng = np.random.default_rng(np.random.SeedSequence([seed, split_index, chunk]))
+        block = world.sample(rng, count, responses, noise).astype(dtype)
+        embeddings[start : start + count] = block
+        rewards[start : start + count, :, 0] = world.reward(block)
+    commit_split(embeddings, embd_path)
+    commit_split(rewards, reward_path)

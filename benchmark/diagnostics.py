@@ -1,0 +1,41 @@
+"""Per-round numbers that say what a selector is doing: is it exploring, is it picking close calls?
+
+Answers the reviewers' "balance exploration and informativeness" with measurements (facts.md §6).
+"""
+
+import numpy as np
+import torch
+
+from benchmark.selectors.base import SelectionContext
+from benchmark.selectors.fisher import bernoulli_variance, difference_gram
+
+#: λ of the Gaussian prior on the last layer, N(0, λ⁻¹I): the ridge in the labelled-Fisher log det.
+PRIOR_PRECISION = 1.0
+
+KEYS = ("fisher_logdet", "batch_mean_abs_reward_diff", "batch_mean_feature_distance", "batch_cross_prompt_fraction")
+
+
+def batch_diagnostics(context: SelectionContext, rows: np.ndarray) -> dict[str, float]:
+    """Diagnostics of the batch ``rows`` chosen from ``context.pool``, under the model that chose it.
+
+    ``fisher_logdet``: log det(λI + Σ p(1−p)vvᵀ) over the labelled pairs plus this batch — the
+    D-optimality criterion itself, comparable across selectors. ``batch_mean_feature_distance``: mean
+    Euclidean distance between the batch's difference vectors v (diversity of the batch).
+    """
+    pool = context.pool
+    index = torch.as_tensor(rows, device=context.features.device)
+    first, second = context.pool_index
+    batch = (context.features[first[index]] - context.features[second[index]]).double()
+    differences = torch.cat([context.labelled_differences.double(), batch])
+    weights = bernoulli_variance(differences @ context.head.double())
+    information = difference_gram(differences, weights)
+    information += PRIOR_PRECISION * torch.eye(information.shape[0], dtype=torch.float64, device=information.device)
+    distances = torch.cdist(batch, batch)
+    n = len(rows)
+    prompts = pool.prompt_of_response
+    return {
+        "fisher_logdet": float(torch.linalg.slogdet(information)[1]),
+        "batch_mean_abs_reward_diff": float(context.reward_differences[index].abs().mean()),
+        "batch_mean_feature_distance": float(distances.sum() / max(n * (n - 1), 1)),
+        "batch_cross_prompt_fraction": float(np.mean(prompts[pool.first[rows]] != prompts[pool.second[rows]])),
+    }

@@ -1,0 +1,131 @@
+"""Candidate pools: which pairs of a round's responses a selector may choose from.
+
+A pool is index arrays into the round's responses, never copies of embeddings per pair, so a pool of
+millions of pairs costs a few bytes per pair. Pools are drawn from a linear index space of pairs
+(in-prompt: all C(K,2) pairs inside each prompt; cross-prompt: all pairs among the round's
+responses, same-prompt pairs included as in the reference code) and capped by uniform sampling.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmark.config import Pairing
+
+
+@dataclass(frozen=True)
+class CandidatePool:
+    """Pairs ``(first[k], second[k])`` of local response indices, ``first < second``.
+
+    ``response_ids[i]`` is the flat train id (``prompt * K + k``) of local response ``i``; ids are sorted,
+    so local order and global order agree.
+    """
+
+    response_ids: np.ndarray  # (R,) int64
+    first: np.ndarray  # (N,) int64
+    second: np.ndarray  # (N,) int64
+    responses_per_prompt: int
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    @property
+    def prompt_of_response(self) -> np.ndarray:
+        return self.response_ids // self.responses_per_prompt
+
+    def global_pairs(self, rows: np.ndarray) -> np.ndarray:
+        """(n, 2) flat train ids of the pool rows ``rows``."""
+        return np.stack([self.response_ids[self.first[rows]], self.response_ids[self.second[rows]]], axis=1)
+
+
+def pair_space_size(prompts: int, responses_per_prompt: int, pairing: Pairing) -> int:
+    """Number of distinct pairs a round with ``prompts`` prompts offers."""
+    k = responses_per_prompt
+    if pairing is Pairing.in_prompt:
+        return prompts * k * (k - 1) // 2
+    r = prompts * k
+    return r * (r - 1) // 2
+
+
+def unrank_pairs(index: np.ndarray, prompts: int, k: int, pairing: Pairing) -> tuple[np.ndarray, np.ndarray]:
+    """Local (first, second) of linear pair indices, row-major over the upper triangle."""
+    index = np.asarray(index, dtype=np.int64)
+    if pairing is Pairing.in_prompt:
+        per_prompt = k * (k - 1) // 2
+        prompt, within = np.divmod(index, per_prompt)
+        i, j = _unrank_triangle(within, k)
+        return prompt * k + i, prompt * k + j
+    return _unrank_triangle(index, prompts * k)
+
+
+def _unrank_triangle(index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    # Row i starts at i*n - i*(i+1)/2; invert with the quadratic formula, then fix float rounding.
+    total = n * (n - 1) // 2
+    i = (n - 2 - np.floor(np.sqrt(-8.0 * index + 4.0 * n * (n - 1) - 7) / 2.0 - 0.5)).astype(np.int64)
+    start = i * n - i * (i + 1) // 2
+    i = np.where(index < start, i - 1, i)
+    start = i * n - i * (i + 1) // 2
+    over = index >= start + (n - 1 - i)
+    i = np.where(over, i + 1, i)
+    start = i * n - i * (i + 1) // 2
+    assert np.all((index >= 0) & (index < total))
+    return i, index - start + i + 1
+
+
+def pair_keys(first: np.ndarray, second: np.ndarray, total_responses: int) -> np.ndarray:
+    """One int64 per unordered pair of flat ids, for set membership tests."""
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    return low.astype(np.int64) * total_responses + high
+
+
+def sample_prompts(rng: np.random.Generator, total_prompts: int, count: int) -> np.ndarray:
+    return np.sort(rng.choice(total_prompts, size=count, replace=False))
+
+
+def build_pool(
+    prompts: np.ndarray,
+    responses_per_prompt: int,
+    pairing: Pairing,
+    cap: int | None,
+    labelled_keys: np.ndarray,
+    total_responses: int,
+    rng: np.random.Generator,
+) -> CandidatePool:
+    """All pairs of the pairing among ``prompts``' responses, minus labelled ones, at most ``cap``.
+
+    ``labelled_keys`` must be sorted. Capping draws ``cap + E`` pair indices without replacement
+    (E = labelled pairs that fall in this round's space), drops the labelled ones, keeps ``cap``.
+    """
+    k = responses_per_prompt
+    response_ids = (prompts[:, None] * k + np.arange(k)).reshape(-1)
+    space = pair_space_size(len(prompts), k, pairing)
+    excluded = _labelled_in_round(response_ids, k, pairing, labelled_keys, total_responses)
+    if cap is None or cap + excluded >= space:
+        index = np.arange(space, dtype=np.int64)
+    else:
+        index = np.sort(rng.choice(space, size=cap + excluded, replace=False))
+    first, second = unrank_pairs(index, len(prompts), k, pairing)
+    keys = pair_keys(response_ids[first], response_ids[second], total_responses)
+    keep = ~_contains(labelled_keys, keys)
+    first, second = first[keep], second[keep]
+    if cap is not None and len(first) > cap:
+        chosen = np.sort(rng.choice(len(first), size=cap, replace=False))
+        first, second = first[chosen], second[chosen]
+    return CandidatePool(response_ids, first, second, k)
+
+
+def _labelled_in_round(
+    response_ids: np.ndarray, k: int, pairing: Pairing, labelled_keys: np.ndarray, total_responses: int
+) -> int:
+    low, high = np.divmod(labelled_keys, total_responses)
+    inside = np.isin(low, response_ids) & np.isin(high, response_ids)
+    if pairing is Pairing.in_prompt:
+        inside &= low // k == high // k
+    return int(np.count_nonzero(inside))
+
+
+def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    where = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
+    return sorted_keys[where] == keys

@@ -1,0 +1,86 @@
+"""The selector interface: one object, one method, ``select(context, n) -> pool rows``."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from benchmark.pools import CandidatePool
+
+
+@dataclass
+class SelectionContext:
+    """Everything a selector may look at in one round.
+
+    ``features`` are the current reward model's last-hidden-layer features φ of the pool's responses
+    (R × h), ``head`` its bias-free last layer θ, so θᵀ(φ_a − φ_b) = r̂_a − r̂_b. Selectors combine
+    per-response features through the pool's index arrays and never receive per-pair copies.
+    """
+
+    pool: CandidatePool
+    features: torch.Tensor  # (R, h) float32
+    head: torch.Tensor  # (h,) float32
+    labelled_pairs: np.ndarray  # (L, 2) flat train ids of every labelled pair so far
+    labels: np.ndarray  # (L,) 1 where the first response won
+    featurize: Callable[[np.ndarray], torch.Tensor]  # flat train ids -> φ under the current model
+    rng: np.random.Generator  # the selector's own stream
+
+    @cached_property
+    def rewards(self) -> torch.Tensor:
+        """r̂ of each pool response (R,)."""
+        return self.features @ self.head
+
+    @cached_property
+    def reward_differences(self) -> torch.Tensor:
+        """r̂_a − r̂_b of each pool pair (N,)."""
+        first, second = self.pool_index
+        return self.rewards[first] - self.rewards[second]
+
+    @cached_property
+    def pool_index(self) -> tuple[torch.Tensor, torch.Tensor]:
+        device = self.features.device
+        return (
+            torch.as_tensor(self.pool.first, device=device),
+            torch.as_tensor(self.pool.second, device=device),
+        )
+
+    @cached_property
+    def labelled_differences(self) -> torch.Tensor:
+        """φ_a − φ_b of every labelled pair (L, h), recomputed with the current model."""
+        if len(self.labelled_pairs) == 0:
+            return self.features.new_zeros((0, self.features.shape[1]))
+        ids, inverse = np.unique(self.labelled_pairs, return_inverse=True)
+        phi = self.featurize(ids)
+        inverse = torch.as_tensor(inverse.reshape(-1, 2), device=phi.device)
+        return phi[inverse[:, 0]] - phi[inverse[:, 1]]
+
+
+class Selector(ABC):
+    """Chooses which pool pairs to annotate.
+
+    Subclasses implement :meth:`select`; constructor parameters come from the selector's YAML and
+    are checked against the signature, so no registry or schema needs editing.
+    """
+
+    #: True when the returned rows may repeat (an annotator labels a repeated pair again).
+    allows_repeats: bool = False
+
+    @abstractmethod
+    def select(self, context: SelectionContext, n: int) -> np.ndarray:
+        """Return ``n`` row indices into ``context.pool``, distinct unless ``allows_repeats``."""
+
+
+def top_n(scores: torch.Tensor | np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` largest scores, ties broken by the lower index, so results are reproducible."""
+    values = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
+    if n < len(values):
+        candidates = np.argpartition(-values, n - 1)[:n]
+        threshold = values[candidates].min()
+        candidates = np.flatnonzero(values >= threshold)
+    else:
+        candidates = np.arange(len(values))
+    order = np.lexsort((candidates, -values[candidates]))
+    return candidates[order[:n]]

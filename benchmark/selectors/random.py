@@ -1,0 +1,10 @@
+"""Uniform sampling: the baseline every active method must beat."""
+
+import numpy as np
+
+from benchmark.selectors.base import SelectionContext, Selector
+
+
+class RandomSelector(Selector):
+    def select(self, context: SelectionContext, n: int) -> np.ndarray:
+        return np.sort(context.rng.choice(len(context.pool), size=n, replace=False))

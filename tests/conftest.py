@@ -1,0 +1,53 @@
+"""Shared fixtures: compose configs in-process with Hydra's compose API, on tiny sizes."""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from benchmark.paths import CONF_DIR
+
+#: Sizes small enough for a whole run in about a second on 2 cores.
+TINY = [
+    "logger=none",
+    "dataset.train_prompts=120",
+    "dataset.test_prompts=16",
+    "dataset.test_responses=20",
+    "model.dim=16",
+    "dataset.prompt_rank=4",
+    "dataset.response_rank=4",
+    "reward_model.width=16",
+    "reward_model.steps=15",
+    "prompts_per_round=12",
+    "candidates_per_round=200",
+    "initial_labels=20",
+    "batch.size=20",
+    "budget=40",
+    "eval.bon_repeats=2",
+]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    os.environ.setdefault("ARM_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+    os.environ["WANDB_MODE"] = "offline"
+    os.environ["WANDB_SILENT"] = "true"
+
+
+@pytest.fixture
+def make_config() -> Callable[..., DictConfig]:
+    """``make_config(*overrides, tiny=True)`` composes conf/config.yaml like the CLI would."""
+
+    def _make(*overrides: str, tiny: bool = True) -> DictConfig:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose("config", overrides=[*(TINY if tiny else []), *overrides])
+
+    return _make
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return tmp_path / "run"
