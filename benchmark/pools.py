@@ -25,6 +25,9 @@ class CandidatePool:
     first: np.ndarray  # (N,) int64
     second: np.ndarray  # (N,) int64
     responses_per_prompt: int
+    #: True for a pool of *all* pairs among the responses that is not materialised (scale issue):
+    #: ``first``/``second`` are then empty and rows are linear upper-triangle indices.
+    implicit: bool = False
 
     def __len__(self) -> int:
         return len(self.first)

@@ -52,7 +52,7 @@ def test_unknown_selector_lists_the_options(make_config):
 
 def test_unknown_selector_parameter_names_it(make_config):
     cfg = make_config("selector=dopt", "+selector.epz=1")
-    with pytest.raises(UserError, match="epz.*parameters it accepts: eps, past_aware"):
+    with pytest.raises(UserError, match=r"epz.*parameters it accepts: eps, past_aware, weighted"):
         instantiate_checked(cfg.selector, "selector")
 
 
@@ -64,5 +64,5 @@ def test_batch_larger_than_pool_fails_before_training(make_config, run_dir):
 
 
 def test_budget_must_be_a_multiple_of_the_batch(make_config, run_dir):
-    with pytest.raises(UserError, match="budget=50 is not a multiple of batch.size=20"):
+    with pytest.raises(UserError, match=r"budget=50 is not a multiple of batch\.size=20"):
         run_experiment(make_config("budget=50"), run_dir)

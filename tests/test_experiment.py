@@ -43,7 +43,7 @@ def test_selectors_share_prompts_initial_batch_and_label_noise(make_config, tmp_
     second = {r: np.load(tmp_path / "entropy" / "selections" / f"round_{r:03d}.npz") for r in (0, 1, 2)}
     assert np.array_equal(first[0]["pairs"], second[0]["pairs"])
     assert np.array_equal(first[0]["labels"], second[0]["labels"])
-    round0 = [json.loads(open(tmp_path / n / "metrics.jsonl").readline()) for n in ("random", "entropy")]
+    round0 = [json.loads((tmp_path / n / "metrics.jsonl").read_text().splitlines()[0]) for n in ("random", "entropy")]
     assert round0[0] == round0[1]
     # Round-1 pairs come from the same prompts; a pair both picked gets the same (noisy) label.
     prompts = [set((s[1]["pairs"] // 10).ravel()) for s in (first, second)]

@@ -59,6 +59,6 @@ def test_noiseless_annotator_and_beta_zero():
 
 def test_repeated_labels_of_a_pair_are_fresh_draws():
     annotator = BradleyTerryAnnotator(beta=1.0, scale=1.0, seed=0)
-    pairs = np.zeros((2000, 2), dtype=np.int64) + [0, 1]
+    pairs = np.tile(np.array([0, 1]), (2000, 1))
     labels = annotator.label(pairs, np.zeros(2000), np.zeros(2000), np.arange(2000))
     assert 0.45 < labels.mean() < 0.55

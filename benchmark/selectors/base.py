@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
+from benchmark.errors import UserError
 from benchmark.pools import CandidatePool
 
 
@@ -71,6 +72,15 @@ class Selector(ABC):
     @abstractmethod
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
         """Return ``n`` row indices into ``context.pool``, distinct unless ``allows_repeats``."""
+
+
+def require_explicit_pool(context: SelectionContext, selector: str) -> None:
+    """Stop with a fix for selectors that need the pool's pairs listed (not the implicit all-pairs pool)."""
+    if context.pool.implicit:
+        raise UserError(
+            f"selector {selector!r} needs an explicit candidate pool, but candidates_per_round=null gave the "
+            "implicit all-pairs pool; set candidates_per_round to a number (e.g. 22500)"
+        )
 
 
 def top_n(scores: torch.Tensor | np.ndarray, n: int) -> np.ndarray:

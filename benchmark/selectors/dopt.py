@@ -14,13 +14,22 @@ from benchmark.selectors.fisher import bernoulli_variance, difference_gram, pair
 
 
 class DOptimalSelector(Selector):
-    """Top-n by D-optimal sensitivity; ``past_aware`` adds the labelled pairs' Fisher to M."""
+    """Top-n by D-optimal sensitivity.
 
-    def __init__(self, eps: float = 1e-6, past_aware: bool = False):
+    ``past_aware`` adds the labelled pairs' Fisher to M; ``weighted=False`` drops the p(1−p) weight
+    (the reference ``XtX_rule``: design for least squares, exploration only).
+    """
+
+    def __init__(self, eps: float = 1e-6, past_aware: bool = False, weighted: bool = True):
         if eps <= 0:
             raise ValueError(f"eps must be positive, got {eps}")
         self.eps = eps
         self.past_aware = past_aware
+        self.weighted = weighted
+
+    def pair_weights(self, logits: torch.Tensor) -> torch.Tensor:
+        """p(1−p) of each pair, or ones when unweighted."""
+        return bernoulli_variance(logits) if self.weighted else torch.ones_like(logits)
 
     def information(self, context: SelectionContext, weights: torch.Tensor) -> torch.Tensor:
         """M = Σ_pool w vvᵀ + εI (+ Σ_labelled p(1−p)vvᵀ), float64; ``weights`` are the pool's p(1−p)."""
@@ -30,13 +39,13 @@ class DOptimalSelector(Selector):
         information += self.eps * torch.eye(features.shape[1], dtype=torch.float64, device=features.device)
         if self.past_aware:
             past = context.labelled_differences.double()
-            information += difference_gram(past, bernoulli_variance(past @ context.head.double()))
+            information += difference_gram(past, self.pair_weights(past @ context.head.double()))
         return information
 
     def scores(self, context: SelectionContext) -> torch.Tensor:
         features = context.features.double()
         first, second = context.pool_index
-        weights = bernoulli_variance(context.reward_differences.double())
+        weights = self.pair_weights(context.reward_differences.double())
         return weights * pair_leverage(features, first, second, self.information(context, weights))
 
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
