@@ -1,16 +1,17 @@
 # Two commands do all set-up: `make run` and `make test`. Both build .venv on first use.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint perf clean
+.PHONY: run test lint clean
 
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installing arm-bench and its dependencies into $(VENV) (first run only; log: $(VENV)/install.log)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -c constraints.txt -e '.[dev]' > $(VENV)/install.log 2>&1 \
+		|| (tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1)
+	@touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/arm-bench $(ARGS)

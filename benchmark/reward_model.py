@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from benchmark.errors import TrainingDiverged
 
@@ -66,7 +67,7 @@ def train_bradley_terry(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     targets = labels.float()
     model.train()
-    for step in range(steps):
+    for step in tqdm(range(steps), desc="training", leave=False, disable=None, mininterval=1.0):
         rewards = model(embeddings)
         loss = nn.functional.binary_cross_entropy_with_logits(rewards[first] - rewards[second], targets)
         if not torch.isfinite(loss):
