@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import torch
 from hydra.core.config_store import ConfigStore
 from hydra.utils import get_object
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -26,10 +27,16 @@ class Pairing(Enum):
 
 @dataclass
 class ModelConfig:
-    """The LLM whose frozen embeddings the reward head reads; ``dim`` is D (null = take it from the file)."""
+    """The LLM whose frozen embeddings the reward head reads; ``dim`` is D (null = take it from the file).
+
+    ``generator`` / ``embedder`` are the name parts of its embedding files (responses from the generator,
+    embeddings from the embedder), which ``dataset=embeddings`` and its presets read.
+    """
 
     name: str = MISSING
     dim: int | None = None
+    generator: str | None = None
+    embedder: str | None = None
 
 
 @dataclass
@@ -98,7 +105,10 @@ class Config:
     prompts_per_round: int = 500
     candidates_per_round: int | None = 22500
     overwrite: bool = False
+    resume: str | None = None
     output_root: str = "outputs"
+    cache_dir: str = "~/.cache/arm-bench"
+    torch_threads: int | None = None
 
 
 def register_schemas() -> None:
@@ -116,6 +126,12 @@ def run_name(override_dirname: str) -> str:
     return name
 
 
+def apply_torch_threads(threads: int | None) -> None:
+    """Cap torch's CPU threads, so parallel sweep jobs (joblib) do not each claim every core."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("arm_run_name"):
         OmegaConf.register_new_resolver("arm_run_name", run_name)
@@ -131,7 +147,8 @@ def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
     try:
         target = get_object(target_path)
     except Exception as err:  # Hydra raises several types for a bad import path
-        raise UserError(f"{group}._target_={target_path}: cannot import it ({err}); check the dotted path") from err
+        reason = " ".join(str(err).split())  # Hydra's message spans lines; the entrypoint prints one
+        raise UserError(f"{group}._target_={target_path}: cannot import it ({reason}); check the dotted path") from err
     params.update(extra)
     signature = inspect.signature(target)
     try:
@@ -139,7 +156,10 @@ def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
     except TypeError as err:
         accepted = ", ".join(p for p in signature.parameters if p not in extra) or "none"
         raise UserError(f"{group} ({target_path}): {err}; parameters it accepts: {accepted}") from err
-    return target(**params)
+    try:
+        return target(**params)
+    except ValueError as err:  # constructors reject bad parameter values with ValueError
+        raise UserError(f"{group} ({target_path}): {err}") from err
 
 
 register_schemas()

@@ -23,9 +23,10 @@ def batch_diagnostics(context: SelectionContext, rows: np.ndarray) -> dict[str, 
     Euclidean distance between the batch's difference vectors v (diversity of the batch).
     """
     pool = context.pool
-    index = torch.as_tensor(rows, device=context.features.device)
-    first, second = context.pool_index
-    batch = (context.features[first[index]] - context.features[second[index]]).double()
+    local_first, local_second = pool.local_pairs(rows)
+    first = torch.as_tensor(local_first, device=context.features.device)
+    second = torch.as_tensor(local_second, device=context.features.device)
+    batch = (context.features[first] - context.features[second]).double()
     differences = torch.cat([context.labelled_differences.double(), batch])
     weights = bernoulli_variance(differences @ context.head.double())
     information = difference_gram(differences, weights)
@@ -35,7 +36,7 @@ def batch_diagnostics(context: SelectionContext, rows: np.ndarray) -> dict[str, 
     prompts = pool.prompt_of_response
     return {
         "fisher_logdet": float(torch.linalg.slogdet(information)[1]),
-        "batch_mean_abs_reward_diff": float(context.reward_differences[index].abs().mean()),
+        "batch_mean_abs_reward_diff": float((context.rewards[first] - context.rewards[second]).abs().mean()),
         "batch_mean_feature_distance": float(distances.sum() / max(n * (n - 1), 1)),
-        "batch_cross_prompt_fraction": float(np.mean(prompts[pool.first[rows]] != prompts[pool.second[rows]])),
+        "batch_cross_prompt_fraction": float(np.mean(prompts[local_first] != prompts[local_second])),
     }

@@ -2,10 +2,14 @@
 
 W&B is imported lazily and runs offline by default (``wandb sync`` uploads later). Any W&B failure
 becomes one warning: the local outputs are the record, a dashboard hiccup must not lose a run.
+W&B cannot resume an offline run, so a resumed run starts a new W&B run and replays the rounds already
+done into it; the earlier, partial offline runs move to ``wandb/superseded/`` so that
+``wandb sync <run>/wandb/offline-run-*`` uploads one whole curve per run, not a whole one and a stub.
 """
 
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +39,7 @@ class WandbLogger:
     ):
         self.run = None
         try:
+            retire_offline_runs(run_dir / "wandb")
             os.environ.setdefault("WANDB_SILENT", "true")
             import wandb
 
@@ -67,3 +72,12 @@ class WandbLogger:
             self.run.finish()
         except Exception as err:
             self._warn("finish", err)
+
+
+def retire_offline_runs(wandb_dir: Path) -> None:
+    """Move the offline W&B runs of earlier attempts at this run into ``superseded/`` (kept, not synced)."""
+    earlier = sorted(wandb_dir.glob("offline-run-*"))
+    if earlier:
+        (wandb_dir / "superseded").mkdir(exist_ok=True)
+    for folder in earlier:
+        shutil.move(folder, wandb_dir / "superseded" / folder.name)

@@ -48,10 +48,21 @@ def plan_experiment(cfg: DictConfig, data: PreferenceData) -> Plan:
     prompts, cap = cfg.prompts_per_round, cfg.candidates_per_round
     pairing = Pairing(cfg.setup.pairing)
     k = data.responses_per_prompt
-    positive = {"batch.size": batch, "budget": budget, "initial_labels": initial, "prompts_per_round": prompts}
+    rm, ev = cfg.reward_model, cfg.eval
+    positive = {"batch.size": batch, "budget": budget, "initial_labels": initial, "prompts_per_round": prompts,
+                "reward_model.width": rm.width, "reward_model.lr": rm.lr, "eval.bon_repeats": ev.bon_repeats,
+                "eval.accuracy_pairs": ev.accuracy_pairs, "eval.chunk_prompts": ev.chunk_prompts,
+                **{f"eval.bon_n[{i}]": n for i, n in enumerate(ev.bon_n)},
+                **({} if ev.test_prompts is None else {"eval.test_prompts": ev.test_prompts})}
     for key, value in positive.items():
         if value <= 0:
-            raise UserError(f"{key}={value} must be a positive integer")
+            raise UserError(f"{key}={value} must be positive")
+    for key, value in {"seed": cfg.seed, "reward_model.layers": rm.layers, "reward_model.steps": rm.steps,
+                       "reward_model.weight_decay": rm.weight_decay}.items():
+        if value < 0:
+            raise UserError(f"{key}={value} must be zero or positive")
+    if not ev.bon_n:
+        raise UserError("eval.bon_n=[] must list at least one N of Best-of-N, e.g. eval.bon_n=[5,10]")
     if cap is not None and cap <= 0:
         raise UserError(f"candidates_per_round={cap} must be positive, or null for the whole pool")
     if budget % batch:
@@ -126,8 +137,7 @@ class ActiveLearning:
     def choose(self, round_index: int, pool: CandidatePool) -> tuple[np.ndarray, dict[str, float | None]]:
         """Pool rows to label this round, and the batch diagnostics (None for the random initial batch)."""
         if round_index == 0:
-            rng = generator(self.seed, "initial", round_index)
-            rows = np.sort(rng.choice(len(pool), size=self.plan.initial_labels, replace=False))
+            rows = pool.sample_rows(generator(self.seed, "initial", round_index), self.plan.initial_labels)
             return rows, dict.fromkeys(DIAGNOSTIC_KEYS)
         assert self.model is not None
         context = SelectionContext(
@@ -140,15 +150,17 @@ class ActiveLearning:
             rng=generator(self.seed, "selector", round_index),
         )
         rows = np.asarray(self.selector.select(context, self.plan.batch_size), dtype=np.int64)
-        self._check_selection(rows, len(pool))
+        self._check_selection(rows, pool)
         return rows, batch_diagnostics(context, rows)
 
-    def _check_selection(self, rows: np.ndarray, pool_size: int) -> None:
+    def _check_selection(self, rows: np.ndarray, pool: CandidatePool) -> None:
         name = type(self.selector).__name__
         if rows.shape != (self.plan.batch_size,):
             raise RuntimeError(f"{name} returned {rows.shape} rows, expected ({self.plan.batch_size},)")
-        if rows.min() < 0 or rows.max() >= pool_size:
-            raise RuntimeError(f"{name} returned rows outside the pool of {pool_size}")
+        if rows.min() < 0 or rows.max() >= len(pool):
+            raise RuntimeError(f"{name} returned rows outside the pool of {len(pool)}")
+        if pool.is_excluded(rows).any():
+            raise RuntimeError(f"{name} returned already-labelled pairs of the implicit pool")
         if not self.selector.allows_repeats and len(np.unique(rows)) != len(rows):
             raise RuntimeError(f"{name} returned repeated rows; set allows_repeats=True if that is intended")
 
@@ -172,6 +184,17 @@ class ActiveLearning:
             rm.weight_decay,
         )
         return {"train_loss": result.loss, "train_accuracy": result.accuracy}
+
+    def restore(self, pairs: np.ndarray, labels: np.ndarray, model_state: dict[str, torch.Tensor]) -> None:
+        """Continue from a checkpoint: every label so far and the model trained on them.
+
+        Nothing else carries over between rounds (random streams are keyed by round), so the next round
+        runs exactly as it would have without the interruption.
+        """
+        self.labelled.add(pairs, labels)
+        rm = self.cfg.reward_model
+        self.model = build_model(self.data.dim, rm.width, rm.layers, 0, self.device)
+        self.model.load_state_dict(model_state)
 
     def run_round(self, round_index: int) -> "RoundResult":
         """One round: the deterministic metrics record, the wall-clock timings, and what was labelled."""

@@ -2,7 +2,9 @@
 
 Draws used by the metrics (BoN subsets, accuracy pairs) are fixed once per seed, so every round and
 every selector is scored on the same draws. Predictions are made in chunks of prompts so a
-2,000 × 500 × D test set is streamed from its memory map.
+2,000 × 500 × D test set is streamed from its memory map; a chunk holds at most ``CHUNK_VALUES``
+embedding values (128 MB in float32), whatever ``chunk_prompts`` says, so memory stays bounded when
+prompts have hundreds of responses.
 """
 
 from collections.abc import Callable, Sequence
@@ -10,6 +12,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 from scipy.stats import rankdata
+
+CHUNK_VALUES = 1 << 25
 
 
 def spearman_per_prompt(predicted: np.ndarray, golden: np.ndarray) -> tuple[float, int]:
@@ -67,6 +71,11 @@ def pairwise_accuracy(predicted: np.ndarray, golden: np.ndarray, pairs: np.ndarr
     return float(agreement[decided].mean()) if decided.any() else float("nan")
 
 
+def effective_chunk_prompts(requested: int, responses: int, dim: int) -> int:
+    """Prompts per evaluation chunk: as requested, but never more than ``CHUNK_VALUES`` input values."""
+    return max(1, min(requested, CHUNK_VALUES // (responses * dim)))
+
+
 class Evaluator:
     """Scores a reward model on the test split with draws fixed for the whole run."""
 
@@ -86,8 +95,10 @@ class Evaluator:
         self.golden = np.asarray(test_rewards[:prompts], dtype=np.float64)
         k = self.golden.shape[1]
         self.bon_n = sorted({min(n, k) for n in bon_n})
-        self.chunk_prompts = chunk_prompts
-        self.subsets = np.argsort(rng.random((bon_repeats, prompts, k)), axis=2).astype(np.int32)
+        self.chunk_prompts = effective_chunk_prompts(chunk_prompts, k, test_embeddings.shape[2])
+        # One repeat at a time: the same draws as one (repeats, P, K) call, without its float64 temporaries.
+        self.subsets = np.stack([np.argsort(rng.random((prompts, k)), axis=1).astype(np.int32)
+                                 for _ in range(bon_repeats)])
         first = rng.integers(0, k, size=(prompts, accuracy_pairs))
         second = (first + rng.integers(1, k, size=(prompts, accuracy_pairs))) % k
         self.accuracy_pairs = np.stack([first, second], axis=-1)
@@ -97,12 +108,17 @@ class Evaluator:
         return self.bon_n[-1]
 
     def predict(self, reward: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> np.ndarray:
-        """Predicted rewards (P_test, K_test), reading the test embeddings one chunk of prompts at a time."""
+        """Predicted rewards (P_test, K_test), reading the test embeddings one chunk of prompts at a time.
+
+        A chunk is copied in its stored dtype and widened to float32 by torch (on the device): about 3x
+        faster than numpy's float16 cast, and half the bytes to move to a GPU.
+        """
         out = np.empty(self.golden.shape, dtype=np.float64)
         with torch.no_grad():
             for start in range(0, len(out), self.chunk_prompts):
-                chunk = np.array(self.embeddings[start : start + self.chunk_prompts], dtype=np.float32)
-                out[start : start + len(chunk)] = reward(torch.as_tensor(chunk, device=device)).cpu().numpy()
+                chunk = torch.from_numpy(np.array(self.embeddings[start : start + self.chunk_prompts]))
+                predicted = reward(chunk.to(device=device, dtype=torch.float32))
+                out[start : start + len(chunk)] = predicted.cpu().numpy()
         return out
 
     def evaluate(self, reward: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> dict[str, float]:

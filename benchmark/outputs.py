@@ -5,6 +5,7 @@ Layout: ``config.yaml`` (resolved), ``metrics.jsonl`` (one line per round, deter
 ``selections/round_NNN.npz`` (labelled pairs as flat train ids, and their labels), ``summary.json``.
 """
 
+import io
 import json
 import math
 import os
@@ -83,12 +84,9 @@ class RunFolder:
         atomic_write_text(path, existing + "".join(json_line(r) for r in records))
 
     def save_selection(self, round_index: int, pairs: np.ndarray, labels: np.ndarray) -> None:
-        path = self.selection(round_index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, pairs=pairs, labels=labels)
-        os.replace(temporary, path)
+        buffer = io.BytesIO()
+        np.savez(buffer, pairs=pairs, labels=labels)
+        atomic_write_bytes(self.selection(round_index), buffer.getvalue())
 
 
 def area_under_curve(x: Sequence[float], y: Sequence[float]) -> float:

@@ -5,6 +5,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from benchmark.outputs import atomic_write_text
 from benchmark.paths import REPO_ROOT
 
 PACKAGES = ("torch", "numpy", "scipy", "hydra-core", "omegaconf", "arm-bench")
@@ -37,3 +38,15 @@ def file_checksum(path: Path, chunk: int = 1 << 22) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def cached_checksum(path: Path, cache_dir: Path) -> str:
+    """:func:`file_checksum`, remembered per (path, size, mtime) so a sweep hashes a 10 GB file once."""
+    stat = Path(path).stat()
+    key = f"{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    entry = cache_dir / "checksums" / f"{hashlib.sha1(key.encode()).hexdigest()}.txt"
+    if entry.exists():
+        return entry.read_text().strip()
+    digest = file_checksum(path)
+    atomic_write_text(entry, digest + "\n")
+    return digest

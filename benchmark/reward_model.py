@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from benchmark.errors import TrainingDiverged
+from benchmark.errors import TrainingDiverged, UserError
 
 
 class RewardMLP(nn.Module):
@@ -90,9 +90,16 @@ def train_bradley_terry(
 
 
 def resolve_device(name: str) -> torch.device:
+    """``auto`` = CUDA when present, else CPU; a named device must exist on this machine."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise UserError(f"device={name!r} is not a torch device; use auto, cpu, cuda or cuda:N") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device={name!r} but CUDA is not available here; use device=auto or device=cpu")
+    return device
 
 
 def to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -37,15 +37,16 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["WANDB_SILENT"] = "true"
 
 
+def compose_config(*overrides: str, tiny: bool = True) -> DictConfig:
+    """Compose conf/config.yaml like the CLI would, on TINY sizes unless ``tiny=False``."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=[*(TINY if tiny else []), *overrides])
+
+
 @pytest.fixture
 def make_config() -> Callable[..., DictConfig]:
     """``make_config(*overrides, tiny=True)`` composes conf/config.yaml like the CLI would."""
-
-    def _make(*overrides: str, tiny: bool = True) -> DictConfig:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return compose("config", overrides=[*(TINY if tiny else []), *overrides])
-
-    return _make
+    return compose_config
 
 
 @pytest.fixture

@@ -36,12 +36,14 @@ class SelectionContext:
 
     @cached_property
     def reward_differences(self) -> torch.Tensor:
-        """r̂_a − r̂_b of each pool pair (N,)."""
+        """r̂_a − r̂_b of each pool pair (N,); explicit pools only."""
         first, second = self.pool_index
         return self.rewards[first] - self.rewards[second]
 
     @cached_property
     def pool_index(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(first, second) local indices of every pool pair; explicit pools only (an implicit one is not listed)."""
+        _require_listed_pairs(self, "a selector that reads pool_index or reward_differences")
         device = self.features.device
         return (
             torch.as_tensor(self.pool.first, device=device),
@@ -76,10 +78,14 @@ class Selector(ABC):
 
 def require_explicit_pool(context: SelectionContext, selector: str) -> None:
     """Stop with a fix for selectors that need the pool's pairs listed (not the implicit all-pairs pool)."""
+    _require_listed_pairs(context, f"selector {selector!r}")
+
+
+def _require_listed_pairs(context: SelectionContext, who: str) -> None:
     if context.pool.implicit:
         raise UserError(
-            f"selector {selector!r} needs an explicit candidate pool, but candidates_per_round=null gave the "
-            "implicit all-pairs pool; set candidates_per_round to a number (e.g. 22500)"
+            f"{who} needs an explicit candidate pool, but candidates_per_round=null gave the implicit "
+            f"pool of all {len(context.pool)} cross-prompt pairs; set candidates_per_round to a number (e.g. 22500)"
         )
 
 

@@ -3,14 +3,23 @@
 Score of pool pair k = ∂ log det M(w) / ∂w_k at w = 1, with
 M(w) = Σ_pool w_k p_k(1−p_k) v_k v_kᵀ + εI (+ the labelled pairs' Fisher for the past-aware variant).
 In closed form that is p_k(1−p_k)·v_kᵀ M⁻¹ v_k; the top-n pairs are annotated. By the matrix
-determinant lemma log(1 + score) is each pair's exact one-step log-det gain.
+determinant lemma log(1 + score) is each pair's exact one-step log-det gain. On the implicit all-pairs
+pool the same scores are computed exactly from per-response features, block by block.
 """
 
 import numpy as np
 import torch
 
+from benchmark.selectors.allpairs import BlockScores, top_pairs
 from benchmark.selectors.base import SelectionContext, Selector, top_n
-from benchmark.selectors.fisher import bernoulli_variance, difference_gram, pair_gram, pair_leverage
+from benchmark.selectors.fisher import (
+    all_pairs_gram,
+    all_pairs_leverage,
+    bernoulli_variance,
+    difference_gram,
+    pair_gram,
+    pair_leverage,
+)
 
 
 class DOptimalSelector(Selector):
@@ -31,22 +40,46 @@ class DOptimalSelector(Selector):
         """p(1−p) of each pair, or ones when unweighted."""
         return bernoulli_variance(logits) if self.weighted else torch.ones_like(logits)
 
-    def information(self, context: SelectionContext, weights: torch.Tensor) -> torch.Tensor:
-        """M = Σ_pool w vvᵀ + εI (+ Σ_labelled p(1−p)vvᵀ), float64; ``weights`` are the pool's p(1−p)."""
+    def pool_information(self, context: SelectionContext) -> torch.Tensor:
+        """Σ_pool w vvᵀ (float64), over the listed pairs or over all pairs of an implicit pool."""
         features = context.features.double()
+        if context.pool.implicit:
+            rewards = context.rewards
+
+            def weights(start: int, stop: int) -> torch.Tensor:
+                return self.pair_weights((rewards[start:stop, None] - rewards[start:]).double())
+
+            return all_pairs_gram(features, context.pool, weights)
         first, second = context.pool_index
-        information = pair_gram(features, first, second, weights)
-        information += self.eps * torch.eye(features.shape[1], dtype=torch.float64, device=features.device)
+        return pair_gram(features, first, second, self.pair_weights(context.reward_differences.double()))
+
+    def information(self, context: SelectionContext) -> torch.Tensor:
+        """M = Σ_pool w vvᵀ + εI (+ Σ_labelled p(1−p)vvᵀ), float64."""
+        information = self.pool_information(context)
+        information += self.eps * torch.eye(len(information), dtype=torch.float64, device=information.device)
         if self.past_aware:
             past = context.labelled_differences.double()
             information += difference_gram(past, self.pair_weights(past @ context.head.double()))
         return information
 
     def scores(self, context: SelectionContext) -> torch.Tensor:
+        """Score of every listed pool pair (explicit pools)."""
         features = context.features.double()
         first, second = context.pool_index
         weights = self.pair_weights(context.reward_differences.double())
-        return weights * pair_leverage(features, first, second, self.information(context, weights))
+        return weights * pair_leverage(features, first, second, self.information(context))
+
+    def block_scores(self, context: SelectionContext) -> BlockScores:
+        """Scores of an implicit pool, one block of pairs at a time (see ``selectors.allpairs``)."""
+        leverage = all_pairs_leverage(context.features.double(), self.information(context))
+        rewards = context.rewards
+
+        def scores(start: int, stop: int) -> torch.Tensor:
+            return leverage(start, stop).mul_(self.pair_weights(rewards[start:stop, None] - rewards[start:]))
+
+        return scores
 
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
+        if context.pool.implicit:
+            return top_pairs(context.pool, self.block_scores(context), n)
         return top_n(self.scores(context), n)

@@ -7,4 +7,4 @@ from benchmark.selectors.base import SelectionContext, Selector
 
 class RandomSelector(Selector):
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
-        return np.sort(context.rng.choice(len(context.pool), size=n, replace=False))
+        return context.pool.sample_rows(context.rng, n)
