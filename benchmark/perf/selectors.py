@@ -5,13 +5,12 @@ N pairs (10 responses per prompt, so R = N/4.5 responses), GELU features of widt
 labelled pairs. Beside them, in the same run, the published D-opt rule as its authors wrote it (float32,
 an N×h×h tensor of per-pair outer products, autograd of log det) runs at the sizes where that tensor
 fits. Every selector runs once at a tiny size first, so one-off library start-up is not timed, and each
-timing is the fastest of up to three calls on fresh contexts, which filters out other processes' load.
+timing is the fastest of up to five calls on fresh contexts, which filters out other processes' load.
 
-Memory is the peak resident set during the call (VmHWM, reset through /proc/self/clear_refs just before
-it) minus the resident set before it. It sees torch's CPU tensors, which tracemalloc does not. So that
-freed tensors leave the resident set instead of lingering in malloc's heap, ``main`` fixes glibc's mmap
-threshold at 64 KiB for the rest of the process. On a GPU the column is host memory only. Timings on a
-shared machine are noisy; ``--threads 1`` avoids thread contention there.
+Memory is the peak resident set during one further call (VmHWM, reset through /proc/self/clear_refs
+just before it, after malloc_trim) minus the resident set before it. It sees torch's CPU tensors, which
+tracemalloc does not; on a GPU the column is host memory only. Timings on a shared machine are noisy;
+``--threads 1`` avoids thread contention there.
 """
 
 import argparse
@@ -36,7 +35,7 @@ from benchmark.selectors import SelectionContext, Selector
 RESPONSES_PER_PROMPT = 10
 LABELLED = 1000
 #: Each timing is the fastest of up to REPEATS calls, stopping once REPEAT_SECONDS are spent.
-REPEATS = 3
+REPEATS = 5
 REPEAT_SECONDS = 20.0
 #: (name, YAML, parameter overrides); ``bald_ensemble`` is BALD with the bootstrap-ensemble posterior.
 SELECTORS: list[tuple[str, str, dict]] = [
@@ -124,34 +123,43 @@ def reference_bytes(pairs: int, width: int) -> int:
     return 4 * pairs * width * width * 4
 
 
-def release_freed_memory() -> None:
-    """Fix glibc's mmap threshold (M_MMAP_THRESHOLD = −3) so every block ≥ 64 KiB is returned when freed."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: the column may miss reused memory
-        ctypes.CDLL(None).mallopt(-3, 1 << 16)
+def peak_memory(select: Callable[[SelectionContext], np.ndarray], context: SelectionContext,
+                device: torch.device) -> float:
+    """MiB of peak resident memory during ``select(context)`` above the level before it (NaN if unreadable).
+
+    malloc_trim first hands freed heap pages back to the OS, so memory that earlier calls freed but malloc
+    kept is not silently reused (which would hide it); then VmHWM is reset to the current resident set.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: freed heap pages may hide some memory
+        ctypes.CDLL(None).malloc_trim(0)
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        return math.nan
+    before = status_mb("VmRSS")
+    select(context)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return status_mb("VmHWM") - before
 
 
 def measure(select: Callable[[SelectionContext], np.ndarray], make_context: Callable[[], SelectionContext],
             device: torch.device) -> tuple[np.ndarray, float, float]:
     """Rows, the fastest of up to ``REPEATS`` calls (each on a fresh context, within ``REPEAT_SECONDS``),
-    and the largest peak of resident memory above the level before a call, in MiB (NaN if unreadable)."""
-    fastest, peak, spent = math.inf, -math.inf, 0.0
+    and the peak memory of one more call (:func:`peak_memory`), kept apart so timings see a warm heap."""
+    fastest, spent = math.inf, 0.0
     for _ in range(REPEATS):
         context = make_context()
-        try:
-            with open("/proc/self/clear_refs", "w") as handle:
-                handle.write("5")  # resets VmHWM to the current resident set
-            before = status_mb("VmRSS")
-        except OSError:
-            before = math.nan
         start = time.perf_counter()
         rows = select(context)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - start
-        fastest, peak, spent = min(fastest, seconds), max(peak, status_mb("VmHWM") - before), spent + seconds
+        fastest, spent = min(fastest, seconds), spent + seconds
         if spent > REPEAT_SECONDS:
             break
-    return rows, fastest, peak
+    return rows, fastest, peak_memory(select, make_context(), device)
 
 
 def row(name: str, pairs: int, width: int, n: int, seconds: float, mib: float, note: str = "") -> str:
@@ -220,7 +228,6 @@ def main(argv: list[str]) -> None:
     if options.threads is not None:
         torch.set_num_threads(options.threads)
     print(f"device {device}, {torch.get_num_threads()} torch CPU threads")
-    release_freed_memory()
     warm_up(device)
     seconds = speed_table(plan, device, options.reference_gib)
     logdet_comparison(plan, device)
