@@ -27,9 +27,8 @@ def batch_diagnostics(context: SelectionContext, rows: np.ndarray) -> dict[str, 
     first = torch.as_tensor(local_first, device=context.features.device)
     second = torch.as_tensor(local_second, device=context.features.device)
     batch = (context.features[first] - context.features[second]).double()
-    differences = torch.cat([context.labelled_differences.double(), batch])
-    weights = bernoulli_variance(differences @ context.head.double())
-    information = difference_gram(differences, weights)
+    batch_information = difference_gram(batch, bernoulli_variance(batch @ context.head.double()))
+    information = context.labelled_information + batch_information
     information += PRIOR_PRECISION * torch.eye(information.shape[0], dtype=torch.float64, device=information.device)
     distances = torch.cdist(batch, batch)
     n = len(rows)

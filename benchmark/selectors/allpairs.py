@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from benchmark.pools import CandidatePool, rank_triangle
-from benchmark.selectors.base import top_n
+from benchmark.selectors.ranking import top_n
 
 #: Entries of one (anchors × partners) block: 16 MB of float32 scores, 32 MB of float64 weights.
 BLOCK_VALUES = 1 << 22

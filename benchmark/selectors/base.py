@@ -1,5 +1,7 @@
 """The selector interface: one object, one method, ``select(context, n) -> pool rows``."""
 
+__all__ = ["SelectionContext", "Selector", "require_explicit_pool", "top_n"]
+
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +12,8 @@ import torch
 
 from benchmark.errors import UserError
 from benchmark.pools import CandidatePool
+from benchmark.selectors.fisher import bernoulli_variance, difference_gram
+from benchmark.selectors.ranking import top_n
 
 
 @dataclass
@@ -60,6 +64,12 @@ class SelectionContext:
         inverse = torch.as_tensor(inverse.reshape(-1, 2), device=phi.device)
         return phi[inverse[:, 0]] - phi[inverse[:, 1]]
 
+    @cached_property
+    def labelled_information(self) -> torch.Tensor:
+        """Σ_labelled p(1−p) v vᵀ (h × h, float64): the labelled pairs' Fisher under the current model."""
+        past = self.labelled_differences.double()
+        return difference_gram(past, bernoulli_variance(past @ self.head.double()))
+
 
 class Selector(ABC):
     """Chooses which pool pairs to annotate.
@@ -87,16 +97,3 @@ def _require_listed_pairs(context: SelectionContext, who: str) -> None:
             f"{who} needs an explicit candidate pool, but candidates_per_round=null gave the implicit "
             f"pool of all {len(context.pool)} cross-prompt pairs; set candidates_per_round to a number (e.g. 22500)"
         )
-
-
-def top_n(scores: torch.Tensor | np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` largest scores, ties broken by the lower index, so results are reproducible."""
-    values = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
-    if n < len(values):
-        candidates = np.argpartition(-values, n - 1)[:n]
-        threshold = values[candidates].min()
-        candidates = np.flatnonzero(values >= threshold)
-    else:
-        candidates = np.arange(len(values))
-    order = np.lexsort((candidates, -values[candidates]))
-    return candidates[order[:n]]

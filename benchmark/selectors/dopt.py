@@ -57,9 +57,10 @@ class DOptimalSelector(Selector):
         """M = Σ_pool w vvᵀ + εI (+ Σ_labelled p(1−p)vvᵀ), float64."""
         information = self.pool_information(context)
         information += self.eps * torch.eye(len(information), dtype=torch.float64, device=information.device)
-        if self.past_aware:
-            past = context.labelled_differences.double()
-            information += difference_gram(past, self.pair_weights(past @ context.head.double()))
+        if self.past_aware and self.weighted:
+            information += context.labelled_information
+        elif self.past_aware:
+            information += difference_gram(context.labelled_differences.double(), None)
         return information
 
     def scores(self, context: SelectionContext) -> torch.Tensor:

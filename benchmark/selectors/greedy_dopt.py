@@ -25,7 +25,6 @@ import torch
 
 from benchmark.selectors.base import SelectionContext, Selector, require_explicit_pool
 from benchmark.selectors.fisher import bernoulli_variance, pair_leverage
-from benchmark.selectors.past import past_information
 
 
 class GreedyDOptimalSelector(Selector):
@@ -41,7 +40,7 @@ class GreedyDOptimalSelector(Selector):
         """M_0 (h × h, float64)."""
         h = context.features.shape[1]
         start = self.eps * torch.eye(h, dtype=torch.float64, device=context.features.device)
-        return start + past_information(context) if self.past_aware else start
+        return start + context.labelled_information if self.past_aware else start
 
     def design(self, context: SelectionContext, n: int) -> tuple[np.ndarray, torch.Tensor]:
         """The ``n`` rows in pick order and each pick's log-det gain."""

@@ -20,7 +20,6 @@ from benchmark import diagnostics
 from benchmark.errors import UserError
 from benchmark.selectors.base import SelectionContext
 from benchmark.selectors.fisher import bernoulli_variance, difference_gram
-from benchmark.selectors.past import past_information
 
 PosteriorKind = Literal["laplace", "ensemble"]
 
@@ -54,8 +53,8 @@ class LastLayerPosterior:
 
     def _laplace(self, context: SelectionContext) -> torch.Tensor:
         h = context.features.shape[1]
-        precision = past_information(context)
-        precision += self.prior_precision * torch.eye(h, dtype=torch.float64, device=precision.device)
+        prior = self.prior_precision * torch.eye(h, dtype=torch.float64, device=context.features.device)
+        precision = context.labelled_information + prior
         noise = torch.as_tensor(context.rng.standard_normal((h, self.samples)), device=precision.device)
         # Cov = (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹, so L⁻ᵀ z has the posterior covariance.
         spread = torch.linalg.solve_triangular(torch.linalg.cholesky(precision).T, noise, upper=True)
