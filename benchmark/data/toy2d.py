@@ -15,8 +15,8 @@ BOX = ((-2.0, 2.0), (-1.5, 2.5))
 def bimodal(points: np.ndarray) -> np.ndarray:
     """Two bumps of different height, the shape in the paper's Figure 1 caption."""
     x, y = points[..., 0], points[..., 1]
-    return 3.0 * np.exp(-((x - 1.0) ** 2 + (y - 1.0) ** 2) / 0.5) + 2.0 * np.exp(
-        -((x + 1.0) ** 2 + (y + 0.5) ** 2) / 0.5
+    return 3.0 * np.exp(-((x - 1.0) ** 2 + (y - 1.0) ** 2) / 1.5) + 2.0 * np.exp(
+        -((x + 1.0) ** 2 + (y + 0.5) ** 2) / 1.5
     )
 
 
