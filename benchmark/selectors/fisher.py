@@ -23,15 +23,19 @@ def bernoulli_variance(logits: torch.Tensor) -> torch.Tensor:
 def pair_gram(
     features: torch.Tensor, first: torch.Tensor, second: torch.Tensor, weights: torch.Tensor | None
 ) -> torch.Tensor:
-    """Σ_k w_k v_k v_kᵀ over pairs (h × h), with v_k = features[first_k] − features[second_k]."""
-    h = features.shape[1]
-    gram = features.new_zeros((h, h))
+    """Σ_k w_k v_k v_kᵀ over pairs (h × h), with v_k = features[first_k] − features[second_k].
+
+    Computed as the weighted graph Laplacian Φᵀ(D − A − Aᵀ)Φ of the pairs: O(N·h + R·h²) instead of
+    O(N·h²), a pool's R responses being far fewer than its N pairs (in-prompt: R = N / 4.5).
+    """
+    weights = torch.ones(len(first), dtype=features.dtype, device=features.device) if weights is None else weights
+    degree = features.new_zeros(len(features)).index_add_(0, first, weights).index_add_(0, second, weights)
+    neighbours = torch.zeros_like(features)
     for start in range(0, len(first), CHUNK_PAIRS):
         stop = start + CHUNK_PAIRS
-        v = features[first[start:stop]] - features[second[start:stop]]
-        weighted = v if weights is None else v * weights[start:stop, None]
-        gram += weighted.T @ v
-    return gram
+        neighbours.index_add_(0, first[start:stop], features[second[start:stop]] * weights[start:stop, None])
+    cross = features.T @ neighbours
+    return (features * degree[:, None]).T @ features - cross - cross.T
 
 
 def difference_gram(differences: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
