@@ -13,7 +13,6 @@ import torch
 from omegaconf import DictConfig
 
 from benchmark import pools
-from benchmark.config import Pairing
 from benchmark.data import PreferenceData
 from benchmark.errors import UserError
 from benchmark.loop import Plan
@@ -43,7 +42,7 @@ def estimate(cfg: DictConfig, data: PreferenceData, plan: Plan) -> list[Part]:
     k = data.responses_per_prompt
     responses = plan.prompts_per_round * k
     space = pools.pair_space_size(plan.prompts_per_round, k, plan.pairing)
-    implicit = plan.cap is None and plan.pairing is Pairing.cross_prompt and space >= pools.IMPLICIT_MIN_PAIRS
+    implicit = pools.is_implicit(space, plan.pairing, plan.cap)
     listed = 0 if implicit else space if plan.cap is None else min(plan.cap, space)
     labelled = min(2 * (plan.initial_labels + plan.rounds * plan.batch_size), data.train_prompts * k)
     test_prompts = len(data.test_embeddings) if cfg.eval.test_prompts is None else cfg.eval.test_prompts

@@ -87,6 +87,13 @@ def pair_space_size(prompts: int, responses_per_prompt: int, pairing: Pairing) -
     return r * (r - 1) // 2
 
 
+def is_implicit(space: int, pairing: Pairing, cap: int | None, min_pairs: int | None = None) -> bool:
+    """Whether a round's pool of ``space`` pairs is kept implicit: uncapped cross-prompt, at least
+    ``min_pairs`` (default ``IMPLICIT_MIN_PAIRS``, read at call time) pairs."""
+    threshold = IMPLICIT_MIN_PAIRS if min_pairs is None else min_pairs
+    return cap is None and pairing is Pairing.cross_prompt and space >= threshold
+
+
 def unrank_pairs(index: np.ndarray, prompts: int, k: int, pairing: Pairing) -> tuple[np.ndarray, np.ndarray]:
     """Local (first, second) of linear pair indices, row-major over the upper triangle."""
     index = np.asarray(index, dtype=np.int64)
@@ -152,8 +159,7 @@ def build_pool(
     k = responses_per_prompt
     response_ids = (prompts[:, None] * k + np.arange(k)).reshape(-1)
     space = pair_space_size(len(prompts), k, pairing)
-    threshold = IMPLICIT_MIN_PAIRS if implicit_min_pairs is None else implicit_min_pairs
-    if cap is None and pairing is Pairing.cross_prompt and space >= threshold:
+    if is_implicit(space, pairing, cap, implicit_min_pairs):
         return implicit_pool(response_ids, k, labelled_keys, total_responses)
     excluded = _labelled_in_round(response_ids, k, pairing, labelled_keys, total_responses)
     if cap is None or cap + excluded >= space:

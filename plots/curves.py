@@ -12,7 +12,7 @@ from functools import reduce
 import numpy as np
 
 from benchmark.errors import UserError
-from plots.loading import Run
+from plots.loading import Run, Setting
 
 SPEARMAN = "one_minus_spearman"
 BASELINE = "random"
@@ -23,6 +23,11 @@ class Curves:
     n_labels: np.ndarray  # (points,)
     values: np.ndarray  # (seeds, points)
     seeds: tuple[int, ...]
+
+
+def baseline_line(setting: Setting) -> str | None:
+    """The first line of ``setting`` that runs the ``BASELINE`` selector, or None."""
+    return next((name for name in setting.lines if setting.selector_of(name) == BASELINE), None)
 
 
 def bon_metric(n: int) -> str:

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from plots.curves import BASELINE, SPEARMAN, Curves, metric_curves, paired_difference
+from plots.curves import BASELINE, SPEARMAN, Curves, baseline_line, metric_curves, paired_difference
 from plots.intervals import LEVEL, t_interval
 from plots.loading import Setting
-from plots.style import colour, display_name, line_width, order_key
+from plots.style import colour, display_name, line_width
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def line_curves(setting: Setting, line: str, row: Row) -> Curves | None:
     curves = metric_curves(setting.lines[line], row.metric)
     if not row.paired:
         return curves
-    baseline = next((name for name in setting.lines if setting.selector_of(name) == BASELINE), None)
+    baseline = baseline_line(setting)
     if baseline is None or baseline == line:
         return None
     return paired_difference(curves, metric_curves(setting.lines[baseline], row.metric))
@@ -46,8 +46,7 @@ def draw_panel(axis: Any, setting: Setting, row: Row, level: float) -> dict[str,
     """Draw every line of ``setting`` for ``row``; returns legend handles by line name."""
     handles = {}
     observed: list[np.ndarray] = []
-    lines = sorted(setting.lines, key=lambda name: (order_key(setting.selector_of(name)), name))
-    for line in lines:
+    for line in setting.ordered_lines():
         curves = line_curves(setting, line, row)
         if curves is None:
             continue

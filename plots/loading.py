@@ -17,6 +17,7 @@ import yaml
 
 from benchmark.errors import UserError
 from benchmark.outputs import RunFolder, read_jsonl
+from plots.style import order_key
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,10 @@ class Setting:
 
     def selector_of(self, line: str) -> str:
         return next(iter(self.lines[line].values())).selector
+
+    def ordered_lines(self) -> list[str]:
+        """Line names in legend order: known selectors first (plots.style), then by name."""
+        return sorted(self.lines, key=lambda name: (order_key(self.selector_of(name)), name))
 
 
 def freeze(value: Any) -> Any:

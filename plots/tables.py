@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 
 from benchmark.outputs import area_under_curve
-from plots.curves import BASELINE, SPEARMAN
+from plots.curves import SPEARMAN, baseline_line
 from plots.intervals import LEVEL, Interval, t_interval
 from plots.loading import Run, Setting
-from plots.style import order_key
 
 FINAL_SPEARMAN = "final_one_minus_spearman"
 FINAL_BON = "final_bon"
@@ -54,10 +53,11 @@ def target_spearman(setting: Setting, requested: float | None) -> tuple[float, s
     what random reaches with the whole budget)."""
     if requested is not None:
         return requested, "given"
-    baseline = [runs for name, runs in setting.lines.items() if setting.selector_of(name) == BASELINE]
-    if not baseline:
+    baseline = baseline_line(setting)
+    if baseline is None:
         return math.nan, "no random runs"
-    return float(np.mean([run.metrics[-1]["spearman"] for run in baseline[0].values()])), "random's final mean"
+    runs = setting.lines[baseline].values()
+    return float(np.mean([run.metrics[-1]["spearman"] for run in runs])), "random's final mean"
 
 
 @dataclass
@@ -79,9 +79,9 @@ def setting_rows(setting: Setting, bon_key: str, target: float | None, level: fl
         name: {seed: run_statistics(run, bon_key, goal) for seed, run in runs.items()}
         for name, runs in setting.lines.items()
     }
-    baseline = next((name for name in setting.lines if setting.selector_of(name) == BASELINE), None)
+    baseline = baseline_line(setting)
     rows = []
-    for name in sorted(per_line, key=lambda n: (order_key(setting.selector_of(n)), n)):
+    for name in setting.ordered_lines():
         by_seed = per_line[name]
         seeds = sorted(by_seed)
         stats = {key: t_interval([by_seed[s][key] for s in seeds], level) for key in STATISTICS}

@@ -15,7 +15,7 @@ from benchmark.errors import UserError
 from benchmark.outputs import RunFolder
 from benchmark.toy_grid import FILE_NAME
 from plots.loading import ALL_RUNS, Run, Setting
-from plots.style import display_name, order_key
+from plots.style import display_name
 
 COLUMNS = 5
 
@@ -70,8 +70,7 @@ def toy_figure(setting: Setting, seed: int | None = None) -> Any:
     from plots.render import pyplot
 
     seed = toy_seed(setting, seed)
-    lines = sorted((name for name in setting.lines if seed in setting.lines[name]),
-                   key=lambda name: (order_key(setting.selector_of(name)), name))
+    lines = [name for name in setting.ordered_lines() if seed in setting.lines[name]]
     runs = [setting.lines[name][seed] for name in lines]
     grids = [np.load(run.path / FILE_NAME) for run in runs]
     maps = [standardise(g["predicted"]) for g in grids]

@@ -12,6 +12,7 @@ from benchmark.config import instantiate_checked
 from benchmark.data.files import split_paths
 from benchmark.data.validate import check_finite
 from benchmark.errors import UserError
+from benchmark.perf.memory import status_mb
 from benchmark.runner import run_experiment
 
 SHAPES = {"train": (6, 3), "test": (3, 4)}
@@ -76,11 +77,6 @@ def test_presets_resolve_to_the_authors_naming(make_config, monkeypatch, dataset
     assert (overridden.dataset.generator, overridden.dataset.task) == ("X", "Y")
 
 
-def _rss_mb(key: str) -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) // 1024 for line in status if line.startswith(key))
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc to reset peak RSS")
 def test_a_40000_x_10_x_2048_file_is_not_read_into_memory(tmp_path, load):
     """1.6 GB of float16 (a sparse file, so it costs no disk): loading it must keep memory flat."""
@@ -90,10 +86,10 @@ def test_a_40000_x_10_x_2048_file_is_not_read_into_memory(tmp_path, load):
         np.save(reward_path, np.zeros((*shape[:2], 1), dtype="float32"))
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # reset the peak-RSS counter
-    before = _rss_mb("VmRSS")
+    before = status_mb("VmRSS")
     data = load(tmp_path)
     assert data.train_embeddings.shape == (40000, 10, 2048)
-    assert _rss_mb("VmHWM") - before < 100  # rewards (1.6 MB) + one 4 MB scan buffer, not 1,600 MB
+    assert status_mb("VmHWM") - before < 100  # rewards (1.6 MB) + one 4 MB scan buffer, not 1,600 MB
 
 
 def _save(path: Path, array: np.ndarray) -> None:

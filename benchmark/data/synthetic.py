@@ -53,7 +53,10 @@ class SyntheticWorld:
         interaction: float, offset_scale: float, seed: int,
     ) -> "SyntheticWorld":
         if prompt_rank + response_rank > dim:
-            raise ValueError(f"prompt_rank + response_rank ({prompt_rank + response_rank}) exceeds dim ({dim})")
+            raise ValueError(
+                f"prompt_rank + response_rank = {prompt_rank + response_rank} exceeds dim={dim}; lower "
+                "dataset.prompt_rank / dataset.response_rank or raise model.dim"
+            )
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
         basis, _ = np.linalg.qr(rng.standard_normal((dim, prompt_rank + response_rank)))
         prompt_basis, response_basis = basis[:, :prompt_rank], basis[:, prompt_rank:]
@@ -139,7 +142,7 @@ def load_synthetic(
         embd_path, reward_path = split_paths(root, "synthetic", "synthetic", "default", split)
         if not (embd_path.exists() and reward_path.exists()):
             if not generate:
-                raise UserError(f"{embd_path} is missing and generate=False; generate it first")
+                raise UserError(f"{embd_path} is missing and generate=False; ++dataset.generate=true generates it")
             _write_split(world, embd_path, reward_path, prompts, responses, noise, dtype, seed, split_index)
         arrays[split] = (open_split(embd_path), np.asarray(open_split(reward_path))[..., 0])
         files += [embd_path, reward_path]
