@@ -1,13 +1,15 @@
 """Named random streams, so runs that differ only in the selector share every other draw.
 
-Each concern (prompt sampling, the initial batch, label noise, model init, the selector, evaluation)
-draws from its own stream keyed by ``(seed, stream, *keys)``. Changing the selector therefore changes
+Each concern (prompt sampling, the initial batch, the pool cap, model init, the selector, evaluation)
+draws from its own stream keyed by ``(seed, stream, *keys)``; label noise is keyed by the pair itself
+(:func:`keyed_uniforms`). Changing the selector therefore changes
 only the selector's draws: comparisons between selectors at one seed are paired.
 """
 
 import numpy as np
 
-STREAMS = {"prompts": 1, "initial": 2, "noise": 3, "model_init": 4, "selector": 5, "eval": 6, "pool": 7}
+#: Stream ids are part of every result: never renumber them (3 was an unused label-noise stream).
+STREAMS = {"prompts": 1, "initial": 2, "model_init": 4, "selector": 5, "eval": 6, "pool": 7}
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
