@@ -2,6 +2,7 @@
 
 import hashlib
 import subprocess
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -40,13 +41,20 @@ def file_checksum(path: Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def cached_checksum(path: Path, cache_dir: Path) -> str:
-    """:func:`file_checksum`, remembered per (path, size, mtime) so a sweep hashes a 10 GB file once."""
+def remembered(path: Path, cache_dir: Path, kind: str, compute: Callable[[Path], str]) -> str:
+    """``compute(path)``, remembered per (path, size, mtime, kind): a sweep reads a 10 GB file once, not per job.
+
+    Only results are stored; a ``compute`` that raises (a failed check) is retried next time.
+    """
     stat = Path(path).stat()
-    key = f"{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    entry = cache_dir / "checksums" / f"{hashlib.sha1(key.encode()).hexdigest()}.txt"
+    key = f"{kind}|{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    entry = cache_dir / "file-facts" / f"{hashlib.sha1(key.encode()).hexdigest()}.txt"
     if entry.exists():
         return entry.read_text().strip()
-    digest = file_checksum(path)
-    atomic_write_text(entry, digest + "\n")
-    return digest
+    value = compute(path)
+    atomic_write_text(entry, value + "\n")
+    return value
+
+
+def cached_checksum(path: Path, cache_dir: Path) -> str:
+    return remembered(path, cache_dir, "blake2b", file_checksum)

@@ -23,8 +23,13 @@ def load_embeddings(
     generator: str | None = None,
     embedder: str | None = None,
     task: str | None = None,
+    cache_dir: str | None = None,
 ) -> PreferenceData:
-    """Open and check the train and test files of one (generator, embedder, task) setup."""
+    """Open and check the train and test files of one (generator, embedder, task) setup.
+
+    ``cache_dir`` remembers files that passed the full NaN/inf scan (until they change), so the jobs of a
+    sweep do not each read every value of a multi-GB file.
+    """
     parts = {"generator": generator, "embedder": embedder, "task": task}
     for key, value in parts.items():
         if not value:
@@ -37,7 +42,8 @@ def load_embeddings(
     paths: dict[str, Path] = {}
     for split in SPLITS:
         embd_path, reward_path = split_paths(folder, generator, embedder, task, split)
-        embeddings, rewards = open_checked(embd_path, reward_path, _missing_hint(folder, split))
+        cache = Path(cache_dir).expanduser() if cache_dir else None
+        embeddings, rewards = open_checked(embd_path, reward_path, _missing_hint(folder, split), cache)
         arrays[split] = (embeddings, np.array(rewards[..., 0]))
         paths[split] = embd_path
     check_same_dim(arrays["train"][0], arrays["test"][0], paths["train"], paths["test"])

@@ -10,6 +10,7 @@ import numpy as np
 
 from benchmark.data.files import open_split
 from benchmark.errors import UserError
+from benchmark.provenance import remembered
 
 EMBEDDING_DTYPES = ("float16", "float32")
 REWARD_DTYPES = ("float16", "float32", "float64")
@@ -99,11 +100,29 @@ def check_same_dim(train: np.ndarray, test: np.ndarray, train_path: Path, test_p
         )
 
 
-def open_checked(embd_path: Path, reward_path: Path, missing_hint: str) -> tuple[np.ndarray, np.ndarray]:
-    """Both files of one split, memory-mapped, after every per-split check."""
+def open_checked(
+    embd_path: Path, reward_path: Path, missing_hint: str, cache_dir: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both files of one split, memory-mapped, after every per-split check.
+
+    With ``cache_dir`` a file that passed the finiteness scan is not scanned again until it changes.
+    """
     embeddings = open_array(embd_path, EMBEDDING_DTYPES, missing_hint)
     rewards = open_array(reward_path, REWARD_DTYPES, missing_hint)
     check_split(embeddings, rewards, embd_path, reward_path)
-    check_finite(embeddings, embd_path)
-    check_finite(rewards, reward_path)
+    for array, path in ((embeddings, embd_path), (rewards, reward_path)):
+        if cache_dir is None:
+            check_finite(array, path)
+        else:
+            check_finite_once(array, path, cache_dir)
     return embeddings, rewards
+
+
+def check_finite_once(array: np.ndarray, path: Path, cache_dir: Path) -> None:
+    """:func:`check_finite`, skipped for a file that passed it and has not changed since."""
+
+    def scan(scanned: Path) -> str:
+        check_finite(array, scanned)
+        return "finite"
+
+    remembered(path, cache_dir, "finite", scan)
