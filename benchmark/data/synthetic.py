@@ -114,7 +114,7 @@ class SyntheticWorld:
 
 def load_synthetic(
     name: str = "synthetic",
-    dim: int = 64,
+    dim: int | None = 64,
     train_prompts: int = 2000,
     train_responses: int = 10,
     test_prompts: int = 200,
@@ -131,6 +131,11 @@ def load_synthetic(
     generate: bool = True,
 ) -> PreferenceData:
     """Open the cached dataset for these parameters, generating it first if needed (or failing if not ``generate``)."""
+    if dim is None:
+        raise UserError(
+            "the synthetic dataset needs model.dim (model=custom takes D from embedding files); "
+            "use model=synthetic, model=synthetic2048 or set model.dim=<D>"
+        )
     params = {k: v for k, v in locals().items() if k not in ("name", "cache_dir", "generate")}
     key = hashlib.sha1(json.dumps({**params, "version": GENERATOR_VERSION}, sort_keys=True).encode()).hexdigest()
     root = Path(cache_dir).expanduser() / f"synthetic-{key[:16]}"
