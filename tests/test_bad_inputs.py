@@ -62,7 +62,9 @@ RUN_CASES = {
     ),
     "bad selector parameter value": (["selector.eps=0"], r"selector \(.*DOptimalSelector\): eps must be positive"),
     "synthetic ranks exceed dim": (["dataset.prompt_rank=20"], r"dataset \(.*\): prompt_rank \+ response_rank"),
-    "synthetic data without a dim": (["model=custom", "model.dim=null"], r"synthetic dataset needs model\.dim.*model=synthetic"),
+    "synthetic data without a dim": (
+        ["model=custom", "model.dim=null"], r"synthetic dataset needs model\.dim.*model=synthetic"
+    ),
     "unknown device": (["reward_model.device=tpu9"], r"device='tpu9' is not a torch device; use auto, cpu"),
     "model too large for memory": (
         ["reward_model.width=300000"], r"needs about .* GiB of host memory .*reward model .*lower reward_model\.width"
