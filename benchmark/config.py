@@ -7,7 +7,9 @@ their parameters are checked against the ``_target_``'s signature when it is bui
 
 import hashlib
 import inspect
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -33,7 +35,6 @@ class ModelConfig:
     embeddings from the embedder), which ``dataset=embeddings`` and its presets read.
     """
 
-    name: str = MISSING
     dim: int | None = None
     generator: str | None = None
     embedder: str | None = None
@@ -41,19 +42,16 @@ class ModelConfig:
 
 @dataclass
 class BatchConfig:
-    name: str = MISSING
     size: int = MISSING
 
 
 @dataclass
 class SetupConfig:
-    name: str = MISSING
     pairing: Pairing = MISSING
 
 
 @dataclass
 class RewardModelConfig:
-    name: str = "mlp"
     width: int = 512
     layers: int = 3
     lr: float = 1e-3
@@ -65,18 +63,22 @@ class RewardModelConfig:
 
 @dataclass
 class AnnotatorConfig:
-    name: str = "bt"
     beta: float = 1.0
     scale: float | None = None
 
 
 @dataclass
 class LoggerConfig:
-    name: str = "wandb"
+    """W&B settings; run-only (never change results). ``mode``: offline, online, or disabled (``logger=none``)."""
+
     mode: str = "offline"
     project: str = "arm-bench"
     entity: str | None = None
-    group: str | None = None
+    group: str | None = None  # null = the run's comparison cell (RunSpec.cell)
+    name: str | None = None  # null = <sweep or "runs">/<run folder>
+    tags: list[str] = field(default_factory=list)  # added to the automatic tags
+    notes: str | None = None
+    timeout: float = 30.0  # seconds that wandb.init, and then finish's upload, may each wait for the server
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Config:
     candidates_per_round: int | None = 22500
     overwrite: bool = False
     resume: str | None = None
+    allow_changed_inputs: bool = False
     output_root: str = "outputs"
     cache_dir: str = "~/.cache/arm-bench"
     torch_threads: int | None = None
@@ -116,11 +119,19 @@ def register_schemas() -> None:
     ConfigStore.instance().store(name="config_schema", node=Config)
 
 
-def run_name(override_dirname: str) -> str:
-    """Folder name of a run, made from its command-line overrides so reruns land in the same place."""
-    if not override_dirname:
+def run_name(overrides: Sequence[str]) -> str:
+    """Folder name of a run: its sorted result-defining overrides, so reruns land in the same place.
+
+    Run-only keys (benchmark/spec.py) and the ``sweep`` choice are left out: ``torch_threads=1`` or
+    ``logger=none`` is the same run, and a sweep's runs already live in the sweep's folder.
+    """
+    from benchmark.spec import is_run_only
+
+    keys = {o: str(o).lstrip("+~").split("=", 1)[0] for o in map(str, overrides)}
+    kept = sorted(o for o, key in keys.items() if not (key == "sweep" or key.startswith("hydra") or is_run_only(key)))
+    if not kept:
         return "default"
-    name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", override_dirname)
+    name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", ",".join(kept))
     if len(name) > 120:
         name = f"{name[:100]}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
     return name
@@ -132,9 +143,20 @@ def apply_torch_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+#: The sweep folder name a multirun's callback chose (benchmark/sweep.py), passed on to the jobs' processes.
+SWEEP_NAME_VARIABLE = "ARM_BENCH_SWEEP_NAME"
+
+
+def sweep_dir_name(choice: str) -> str:
+    """The resolver behind ``hydra.sweep.dir``: the named sweep file, else the name the sweep callback chose."""
+    return choice or os.environ.get(SWEEP_NAME_VARIABLE, "adhoc")
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("arm_run_name"):
         OmegaConf.register_new_resolver("arm_run_name", run_name)
+    if not OmegaConf.has_resolver("arm_sweep_name"):
+        OmegaConf.register_new_resolver("arm_sweep_name", sweep_dir_name)
 
 
 def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
@@ -149,6 +171,9 @@ def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
     except Exception as err:  # Hydra raises several types for a bad import path
         reason = " ".join(str(err).split())  # Hydra's message spans lines; the entrypoint prints one
         raise UserError(f"{group}._target_={target_path}: cannot import it ({reason}); check the dotted path") from err
+    if inspect.isclass(target) and inspect.isabstract(target):
+        missing = ", ".join(sorted(target.__abstractmethods__))
+        raise UserError(f"{group}._target_={target_path} is an abstract class; implement {missing} in a subclass")
     params.update(extra)
     signature = inspect.signature(target)
     try:

@@ -1,16 +1,13 @@
 """Per-round numbers that say what a selector is doing: is it exploring, is it picking close calls?
 
-Answers the reviewers' "balance exploration and informativeness" with measurements (facts.md §6).
+Answers the reviewers' "balance exploration and informativeness" with measurements (docs/method.md §6.3).
 """
 
 import numpy as np
 import torch
 
 from benchmark.selectors.base import SelectionContext
-from benchmark.selectors.fisher import bernoulli_variance, difference_gram
-
-#: λ of the Gaussian prior on the last layer, N(0, λ⁻¹I): the ridge in the labelled-Fisher log det.
-PRIOR_PRECISION = 1.0
+from benchmark.selectors.fisher import PRIOR_PRECISION, bernoulli_variance, difference_gram, laplace_precision
 
 KEYS = ("fisher_logdet", "batch_mean_abs_reward_diff", "batch_mean_feature_distance", "batch_cross_prompt_fraction")
 
@@ -28,8 +25,7 @@ def batch_diagnostics(context: SelectionContext, rows: np.ndarray) -> dict[str, 
     second = torch.as_tensor(local_second, device=context.features.device)
     batch = (context.features[first] - context.features[second]).double()
     batch_information = difference_gram(batch, bernoulli_variance(batch @ context.head.double()))
-    information = context.labelled_information + batch_information
-    information += PRIOR_PRECISION * torch.eye(information.shape[0], dtype=torch.float64, device=information.device)
+    information = laplace_precision(context.labelled_information + batch_information, PRIOR_PRECISION)
     distances = torch.cdist(batch, batch)
     n = len(rows)
     prompts = pool.prompt_of_response

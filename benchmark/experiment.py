@@ -1,43 +1,85 @@
-"""The one entrypoint: ``arm-bench [overrides]`` (or ``python -m benchmark``), a Hydra app."""
+"""The one entrypoint: ``arm-bench [overrides]`` (or ``python -m benchmark``), a Hydra app.
 
-import shutil
+A single run stops with one line and exit 2 on bad input. Inside a multirun a failing job is recorded
+(its ``summary.json`` and the sweep's ``sweep_summary.json``) and the sweep goes on; the sweep exits non-zero at
+the end with the list of failed jobs (:mod:`benchmark.sweep`).
+"""
+
+import logging
+import os
 import sys
-import time
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from benchmark import sweep
+from benchmark.config import Config
 from benchmark.errors import UserError
 from benchmark.outputs import RunFolder
 from benchmark.paths import CONF_DIR
-from benchmark.runner import run_experiment
+from benchmark.runner import Interrupted, run_experiment
+from benchmark.spec import is_run_only
 
-#: When this process started, before Hydra made any folder (see :func:`remove_if_only_hydra`).
-STARTED = time.time()
+log = logging.getLogger(__name__)
 
-#: Top-level keys that may be overridden next to ``resume=PATH``: they change how a run is tracked, not its results.
-RESUME_OVERRIDABLE = ("resume", "logger", "overwrite", "torch_threads", "hydra")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
-    hydra_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    hydra_dir = Path(hydra_cfg.runtime.output_dir)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        run_sweep_job(cfg, hydra_dir)
+        return
     try:
         if cfg.resume:
-            cfg, run_dir = resumed_config(cfg, list(HydraConfig.get().overrides.task))
+            cfg, run_dir = resumed_config(cfg, list(hydra_cfg.overrides.task))
         else:
             run_dir = hydra_dir
         run_experiment(cfg, run_dir)
     except UserError as err:
         print(f"arm-bench: error: {err}", file=sys.stderr)
+        sweep.remove_what_this_run_created(hydra_dir)
         sys.exit(2)
-    finally:
-        remove_if_only_hydra(hydra_dir)
+    except Interrupted as err:
+        print(f"arm-bench: interrupted ({err}); rerun the same command to continue", file=sys.stderr)
+        sys.exit(128 + 15)
+    except BaseException:
+        sweep.remove_what_this_run_created(hydra_dir)
+        raise
+
+
+def run_sweep_job(cfg: DictConfig, run_dir: Path) -> None:
+    """One job of a multirun: its failure is recorded and reported, never allowed to end the sweep."""
+    name = sweep.current_sweep_name()
+    with sweep.logs_named(run_dir.name):
+        run_logged_sweep_job(cfg, run_dir, name)
+
+
+def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> None:
+    try:
+        summary = run_experiment(cfg, run_dir, sweep=name, in_sweep=True)
+        sweep.record_job(run_dir, str(summary.get("status")), None)
+    except Interrupted:
+        sweep.record_job(run_dir, "interrupted", "interrupted by a signal")
+        raise
+    except Exception as err:  # every job failure is recorded; the other jobs still run
+        reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+        reason = reason.splitlines()[0] if reason else type(err).__name__
+        if not isinstance(err, UserError):
+            log.exception("job %s failed", run_dir.name)
+        print(f"arm-bench: job {run_dir.name} failed: {reason}", file=sys.stderr)
+        sweep.record_failure(run_dir, reason)
 
 
 def main() -> None:
+    # The console script does what `python -m` does: the working directory is importable, so a user's own
+    # selector module next to their conf/ folder is found by its `_target_`.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     _app()
 
 
@@ -45,8 +87,8 @@ def resumed_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
     """The config saved in the run folder ``cfg.resume``, and that folder.
 
     ``resume=PATH`` continues a run exactly as it was configured, so an override that would change its
-    results is refused rather than silently ignored. Keys the saved config leaves out (tracker, overwrite)
-    come from the current command.
+    results is refused rather than silently ignored. Keys the saved config leaves out (run-only keys) come
+    from the current command.
     """
     run_dir = Path(cfg.resume).expanduser()
     saved = RunFolder(run_dir).config
@@ -55,28 +97,25 @@ def resumed_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
             f"resume={cfg.resume}: {saved} does not exist; pass the folder of an earlier run "
             "(outputs/runs/<its overrides>)"
         )
-    changed = [o for o in overrides if o.lstrip("+~").split("=")[0].split(".")[0] not in RESUME_OVERRIDABLE]
+    changed = [o for o in overrides if not is_run_only(o.lstrip("+~").split("=")[0])]
     if changed:
         raise UserError(
             f"resume={cfg.resume} continues that run with the config saved in it; drop {' '.join(changed)} "
             "(or start a new run without resume)"
         )
-    resumed = OmegaConf.load(saved)
-    for key in cfg:
-        if key not in resumed:
-            resumed[key] = cfg[key]
+    try:  # typed like a composed config, so the spec reads it the same way
+        resumed = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(saved))
+    except Exception as err:
+        raise UserError(f"resume={cfg.resume}: {saved} is not a config this version can read ({err}); "
+                        "start a new run without resume") from err
+    with open_dict(resumed):
+        for key in cfg:  # run-only keys (where and how to run) come from this command
+            if is_run_only(str(key)) and key != "hydra":
+                resumed[key] = cfg[key]
+        for key in ("root", "cache_dir"):  # the dataset's run-only keys: where its files live now
+            if key in cfg.dataset:
+                resumed.dataset[key] = cfg.dataset[key]
+        choices = run_dir / ".hydra" / "hydra.yaml"  # the labels follow the run's own group choices, not today's
+        if choices.is_file():
+            resumed.hydra = {"runtime": {"choices": OmegaConf.load(choices).hydra.runtime.choices}}
     return resumed, run_dir
-
-
-def remove_if_only_hydra(folder: Path) -> None:
-    """Delete a run folder that this process created and that holds only Hydra's own files.
-
-    Hydra makes the folder and writes ``.hydra/`` and its log before the task runs, so a config or data
-    error caught before round 0 would leave an empty-looking run behind. A folder that existed before gets
-    no new entry from Hydra (it rewrites files inside ``.hydra/`` and appends to the log), so its mtime
-    stays older than this process: such a folder is never deleted.
-    """
-    if not folder.is_dir() or folder.stat().st_mtime < STARTED:
-        return
-    if all(entry.name == ".hydra" or entry.suffix == ".log" for entry in folder.iterdir()):
-        shutil.rmtree(folder)

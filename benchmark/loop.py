@@ -12,10 +12,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
 
 from benchmark.annotator import BradleyTerryAnnotator
-from benchmark.config import Pairing
 from benchmark.data import PreferenceData
 from benchmark.diagnostics import KEYS as DIAGNOSTIC_KEYS
 from benchmark.diagnostics import batch_diagnostics
@@ -26,106 +24,70 @@ from benchmark.pools import CandidatePool, build_pool, pair_space_size, sample_p
 from benchmark.reward_model import RewardMLP, build_model, resolve_device, to_tensor, train_bradley_terry
 from benchmark.rng import generator, torch_seed
 from benchmark.selectors.base import SelectionContext, Selector
+from benchmark.spec import RunSpec
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Sizes derived from the config, checked once before any work."""
-
-    rounds: int
-    batch_size: int
-    initial_labels: int
-    prompts_per_round: int
-    cap: int | None
-    pairing: Pairing
-
-
-def plan_experiment(cfg: DictConfig, data: PreferenceData) -> Plan:
-    """Check every size against the data and each other; raise one clear error naming the key."""
-    batch, budget, initial = cfg.batch.size, cfg.budget, cfg.initial_labels
-    prompts, cap = cfg.prompts_per_round, cfg.candidates_per_round
-    pairing = Pairing(cfg.setup.pairing)
+def check_against_data(spec: RunSpec, data: PreferenceData) -> None:
+    """The checks that need the data's sizes (the config-only ones ran when the spec was built)."""
     k = data.responses_per_prompt
-    rm, ev = cfg.reward_model, cfg.eval
-    positive = {"batch.size": batch, "budget": budget, "initial_labels": initial, "prompts_per_round": prompts,
-                "reward_model.width": rm.width, "reward_model.lr": rm.lr, "eval.bon_repeats": ev.bon_repeats,
-                "eval.accuracy_pairs": ev.accuracy_pairs, "eval.chunk_prompts": ev.chunk_prompts,
-                **{f"eval.bon_n[{i}]": n for i, n in enumerate(ev.bon_n)},
-                **({} if ev.test_prompts is None else {"eval.test_prompts": ev.test_prompts})}
-    for key, value in positive.items():
-        if value <= 0:
-            raise UserError(f"{key}={value} must be positive")
-    for key, value in {"seed": cfg.seed, "reward_model.layers": rm.layers, "reward_model.steps": rm.steps,
-                       "reward_model.weight_decay": rm.weight_decay}.items():
-        if value < 0:
-            raise UserError(f"{key}={value} must be zero or positive")
-    if not ev.bon_n:
-        raise UserError("eval.bon_n=[] must list at least one N of Best-of-N, e.g. eval.bon_n=[5,10]")
-    if cap is not None and cap <= 0:
-        raise UserError(f"candidates_per_round={cap} must be positive, or null for the whole pool")
-    if budget % batch:
-        raise UserError(
-            f"budget={budget} is not a multiple of batch.size={batch}; rounds = budget / batch.size, "
-            f"so pick e.g. budget={budget - budget % batch or batch}"
-        )
     if k < 2:
         raise UserError(f"dataset {data.name!r} has {k} response per prompt; comparisons need K >= 2")
-    if prompts > data.train_prompts:
+    if spec.prompts_per_round > data.train_prompts:
         raise UserError(
-            f"prompts_per_round={prompts} exceeds the {data.train_prompts} train prompts of dataset "
+            f"prompts_per_round={spec.prompts_per_round} exceeds the {data.train_prompts} train prompts of dataset "
             f"{data.name!r}; lower prompts_per_round"
         )
-    model_dim = cfg.model.dim
-    if model_dim is not None and model_dim != data.dim:
+    if spec.model_dim is not None and spec.model_dim != data.dim:
         raise UserError(
-            f"model.dim={model_dim} but dataset {data.name!r} has embeddings of dim {data.dim}; "
+            f"model.dim={spec.model_dim} but dataset {data.name!r} has embeddings of dim {data.dim}; "
             "choose the model that made the embeddings, or model.dim=null to take it from the data"
         )
-    space = pair_space_size(prompts, k, pairing)
-    pool_size = space if cap is None else min(cap, space)
-    for key, value in (("batch.size", batch), ("initial_labels", initial)):
+    space = pair_space_size(spec.prompts_per_round, k, spec.pairing)
+    pool_size = space if spec.cap is None else min(spec.cap, space)
+    for key, value in (("batch.size", spec.batch_size), ("initial_labels", spec.initial_labels)):
         if value > pool_size:
             raise UserError(
-                f"{key}={value} exceeds the {pool_size} candidate pairs of a round ({pairing.value}, "
-                f"prompts_per_round={prompts}, candidates_per_round={cap}); lower {key} or enlarge the pool"
+                f"{key}={value} exceeds the {pool_size} candidate pairs of a round ({spec.pairing.value}, "
+                f"prompts_per_round={spec.prompts_per_round}, candidates_per_round={spec.cap}); lower {key} or "
+                "enlarge the pool"
             )
-    available = pair_space_size(data.train_prompts, k, pairing)
-    if initial + budget > available:
+    available = pair_space_size(data.train_prompts, k, spec.pairing)
+    if spec.initial_labels + spec.budget > available:
         raise UserError(
-            f"initial_labels + budget = {initial + budget} exceeds the {available} distinct {pairing.value} "
-            f"pairs of dataset {data.name!r}; lower budget"
+            f"initial_labels + budget = {spec.initial_labels + spec.budget} exceeds the {available} distinct "
+            f"{spec.pairing.value} pairs of dataset {data.name!r}; lower budget"
         )
-    return Plan(budget // batch, batch, initial, prompts, cap, pairing)
 
 
 class ActiveLearning:
     """State of one run: labelled pairs, the current reward model, and the fixed draws."""
 
-    def __init__(self, cfg: DictConfig, data: PreferenceData, plan: Plan, selector: Selector):
-        self.cfg, self.data, self.plan, self.selector = cfg, data, plan, selector
-        self.seed = int(cfg.seed)
-        self.device = resolve_device(cfg.reward_model.device)
+    def __init__(self, spec: RunSpec, data: PreferenceData, selector: Selector):
+        self.spec, self.data, self.selector = spec, data, selector
+        self.seed = spec.seed
+        self.device = resolve_device(spec.reward_model.device)
         self.total_responses = data.train_prompts * data.responses_per_prompt
         self.golden = np.asarray(data.train_rewards, dtype=np.float64).reshape(-1)
-        scale = cfg.annotator.scale if cfg.annotator.scale is not None else float(np.std(self.golden))
-        self.annotator = BradleyTerryAnnotator(cfg.annotator.beta, scale, self.seed)
-        ev = cfg.eval
+        scale = spec.annotator.scale if spec.annotator.scale is not None else float(np.std(self.golden))
+        self.annotator = BradleyTerryAnnotator(spec.annotator.beta, scale, self.seed)
+        ev = spec.eval
         self.evaluator = Evaluator(
             data.test_embeddings, data.test_rewards, generator(self.seed, "eval"), ev.bon_n,
             ev.bon_repeats, ev.accuracy_pairs, ev.chunk_prompts, ev.test_prompts,
         )
         self.labelled = LabelledSet(self.total_responses)
         self.model: RewardMLP | None = None
+        self.labelled_features: torch.Tensor | None = None  # φ of the labelled responses from the last training
 
     def round_pool(self, round_index: int) -> CandidatePool:
         stream = "initial" if round_index == 0 else "prompts"
         prompts = sample_prompts(
-            generator(self.seed, stream, round_index), self.data.train_prompts, self.plan.prompts_per_round
+            generator(self.seed, stream, round_index), self.data.train_prompts, self.spec.prompts_per_round
         )
         return build_pool(
-            prompts, self.data.responses_per_prompt, self.plan.pairing, self.plan.cap,
+            prompts, self.data.responses_per_prompt, self.spec.pairing, self.spec.cap,
             self.labelled.sorted_keys, self.total_responses, generator(self.seed, "pool", round_index),
         )
 
@@ -137,7 +99,7 @@ class ActiveLearning:
     def choose(self, round_index: int, pool: CandidatePool) -> tuple[np.ndarray, dict[str, float | None]]:
         """Pool rows to label this round, and the batch diagnostics (None for the random initial batch)."""
         if round_index == 0:
-            rows = pool.sample_rows(generator(self.seed, "initial", round_index), self.plan.initial_labels)
+            rows = pool.sample_rows(generator(self.seed, "initial", round_index), self.spec.initial_labels)
             return rows, dict.fromkeys(DIAGNOSTIC_KEYS)
         assert self.model is not None
         context = SelectionContext(
@@ -148,31 +110,45 @@ class ActiveLearning:
             labels=self.labelled.labels,
             featurize=self.features,
             rng=generator(self.seed, "selector", round_index),
+            labelled_features=self.labelled_features,
         )
-        rows = np.asarray(self.selector.select(context, self.plan.batch_size), dtype=np.int64)
-        self._check_selection(rows, pool)
+        rows = self._checked_rows(self.selector.select(context, self.spec.batch_size), pool)
         return rows, batch_diagnostics(context, rows)
 
-    def _check_selection(self, rows: np.ndarray, pool: CandidatePool) -> None:
+    def _checked_rows(self, returned: object, pool: CandidatePool) -> np.ndarray:
+        """The selector's rows as int64, or one UserError naming the selector and the rule it broke."""
         name = type(self.selector).__name__
-        if rows.shape != (self.plan.batch_size,):
-            raise RuntimeError(f"{name} returned {rows.shape} rows, expected ({self.plan.batch_size},)")
+        n = self.spec.batch_size
+
+        def broken(rule: str) -> UserError:
+            return UserError(f"selector {name} broke the selector contract: {rule}")
+
+        rows = np.asarray(returned.detach().cpu() if isinstance(returned, torch.Tensor) else returned)
+        if rows.size == 0:
+            raise broken(f"select(context, n={n}) returned no rows")
+        if rows.dtype.kind not in "iu":
+            raise broken(f"select() must return integer pool rows, got dtype {rows.dtype}")
+        if rows.shape != (n,):
+            raise broken(f"select(context, n={n}) must return {n} rows as a 1-D array, got shape {rows.shape}")
+        rows = rows.astype(np.int64)
         if rows.min() < 0 or rows.max() >= len(pool):
-            raise RuntimeError(f"{name} returned rows outside the pool of {len(pool)}")
+            raise broken(f"rows must lie in [0, {len(pool)}) (the pool's size), got {rows.min()}..{rows.max()}")
         if pool.is_excluded(rows).any():
-            raise RuntimeError(f"{name} returned already-labelled pairs of the implicit pool")
-        if not self.selector.allows_repeats and len(np.unique(rows)) != len(rows):
-            raise RuntimeError(f"{name} returned repeated rows; set allows_repeats=True if that is intended")
+            raise broken("it returned already-labelled pairs of the implicit pool (pool.is_excluded)")
+        if not self.selector.allows_repeats and len(np.unique(rows)) != n:
+            raise broken("rows must be distinct unless the class sets allows_repeats = True")
+        return rows
 
     def annotate(self, pairs: np.ndarray) -> np.ndarray:
         labels = self.annotator.label(
             pairs, self.golden[pairs[:, 0]], self.golden[pairs[:, 1]], self.labelled.repeats(pairs)
         )
         self.labelled.add(pairs, labels)
+        self.labelled_features = None  # they no longer cover every labelled response
         return labels
 
     def retrain(self, round_index: int) -> dict[str, float]:
-        rm = self.cfg.reward_model
+        rm = self.spec.reward_model
         if self.model is None or not rm.warm_start:
             seed = torch_seed(self.seed, "model_init", round_index)
             self.model = build_model(self.data.dim, rm.width, rm.layers, seed, self.device)
@@ -183,6 +159,7 @@ class ActiveLearning:
             inverse[:, 1], torch.as_tensor(self.labelled.labels, device=self.device), rm.steps, rm.lr,
             rm.weight_decay,
         )
+        self.labelled_features = result.features
         return {"train_loss": result.loss, "train_accuracy": result.accuracy}
 
     def restore(self, pairs: np.ndarray, labels: np.ndarray, model_state: dict[str, torch.Tensor]) -> None:
@@ -192,9 +169,14 @@ class ActiveLearning:
         runs exactly as it would have without the interruption.
         """
         self.labelled.add(pairs, labels)
-        rm = self.cfg.reward_model
+        rm = self.spec.reward_model
         self.model = build_model(self.data.dim, rm.width, rm.layers, 0, self.device)
-        self.model.load_state_dict(model_state)
+        try:
+            self.model.load_state_dict(model_state)
+        except RuntimeError as err:  # shapes of another model: the checkpoint is not this run's
+            first = str(err).splitlines()[0]
+            raise UserError(f"the checkpoint does not fit this run's reward model ({first}); pass overwrite=true "
+                            "to start this run again") from err
 
     def run_round(self, round_index: int) -> "RoundResult":
         """One round: the deterministic metrics record, the wall-clock timings, and what was labelled."""

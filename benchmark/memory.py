@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
 
 from benchmark import pools
 from benchmark.data import PreferenceData
 from benchmark.errors import UserError
-from benchmark.loop import Plan
 from benchmark.metrics import effective_chunk_prompts
+from benchmark.spec import RunSpec
 
 #: A listed pool pair: first/second/key int64 plus the selector's index tensors and float64 score.
 POOL_BYTES_PER_PAIR = 64
@@ -36,19 +35,20 @@ class Part:
     on_device: bool
 
 
-def estimate(cfg: DictConfig, data: PreferenceData, plan: Plan) -> list[Part]:
-    """The largest allocations of a run with ``cfg`` on ``data``."""
-    h, layers, d = int(cfg.reward_model.width), int(cfg.reward_model.layers), data.dim
+def estimate(spec: RunSpec, data: PreferenceData) -> list[Part]:
+    """The largest allocations of a run with ``spec`` on ``data``."""
+    ev = spec.eval
+    h, layers, d = spec.reward_model.width, spec.reward_model.layers, data.dim
     k = data.responses_per_prompt
-    responses = plan.prompts_per_round * k
-    space = pools.pair_space_size(plan.prompts_per_round, k, plan.pairing)
-    implicit = pools.is_implicit(space, plan.pairing, plan.cap)
-    listed = 0 if implicit else space if plan.cap is None else min(plan.cap, space)
-    labelled = min(2 * (plan.initial_labels + plan.rounds * plan.batch_size), data.train_prompts * k)
-    test_prompts = len(data.test_embeddings) if cfg.eval.test_prompts is None else cfg.eval.test_prompts
+    responses = spec.prompts_per_round * k
+    space = pools.pair_space_size(spec.prompts_per_round, k, spec.pairing)
+    implicit = pools.is_implicit(space, spec.pairing, spec.cap)
+    listed = 0 if implicit else space if spec.cap is None else min(spec.cap, space)
+    labelled = min(2 * (spec.initial_labels + spec.rounds * spec.batch_size), data.train_prompts * k)
+    test_prompts = len(data.test_embeddings) if ev.test_prompts is None else ev.test_prompts
     test_prompts = min(test_prompts, len(data.test_embeddings))
     test_k = data.test_embeddings.shape[1]
-    chunk = min(effective_chunk_prompts(cfg.eval.chunk_prompts, test_k, d), test_prompts) * test_k
+    chunk = min(effective_chunk_prompts(ev.chunk_prompts, test_k, d), test_prompts) * test_k
     parameters = (d * h + (layers - 1) * h * h + h) if layers else d
     return [
         Part(f"candidate pool ({listed:,} pairs)", listed * POOL_BYTES_PER_PAIR,
@@ -63,8 +63,8 @@ def estimate(cfg: DictConfig, data: PreferenceData, plan: Plan) -> list[Part]:
              "lower budget or reward_model.width", on_device=True),
         Part(f"evaluation chunk ({chunk:,} test responses)", chunk * (d + 2 * h) * FLOAT,
              "lower eval.chunk_prompts", on_device=True),
-        Part(f"evaluation draws ({cfg.eval.bon_repeats} x {test_prompts:,} x {test_k})",
-             cfg.eval.bon_repeats * test_prompts * test_k * FLOAT + test_prompts * test_k * 2 * DOUBLE,
+        Part(f"evaluation draws ({ev.bon_repeats} x {test_prompts:,} x {test_k})",
+             ev.bon_repeats * test_prompts * test_k * FLOAT + test_prompts * test_k * 2 * DOUBLE,
              "lower eval.bon_repeats or eval.test_prompts", on_device=False),
     ]
 
@@ -87,9 +87,9 @@ def available_device_bytes(device: torch.device) -> int | None:
     return int(torch.cuda.mem_get_info(device)[0])
 
 
-def check_memory(cfg: DictConfig, data: PreferenceData, plan: Plan, device: torch.device) -> None:
+def check_memory(spec: RunSpec, data: PreferenceData, device: torch.device) -> None:
     """Stop with the largest part and the keys that shrink it when the run cannot fit in memory."""
-    parts = estimate(cfg, data, plan)
+    parts = estimate(spec, data)
     on_gpu = device.type == "cuda"
     budgets = [("host", [p for p in parts if not (on_gpu and p.on_device)], available_host_bytes())]
     if on_gpu:
@@ -102,6 +102,20 @@ def check_memory(cfg: DictConfig, data: PreferenceData, plan: Plan, device: torc
                 f"the run needs about {_size(total)} of {where} memory but {_size(available)} is available; "
                 f"the largest part is the {largest.what} at {_size(largest.bytes)}: {largest.fix}"
             )
+
+
+def check_allocation(part: Part) -> None:
+    """Stop before one whole array that a run holds in host memory outside :func:`estimate` cannot fit.
+
+    Such arrays are made while the data loads (synthetic data generated in memory when the cache cannot be
+    written), before :func:`check_memory` can run, so they are checked on their own, just before allocation.
+    """
+    available = available_host_bytes()
+    if available is not None and part.bytes > available:
+        raise UserError(
+            f"the {part.what} needs about {_size(part.bytes)} of host memory but {_size(available)} is "
+            f"available: {part.fix}"
+        )
 
 
 def _size(count: int) -> str:

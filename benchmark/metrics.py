@@ -11,9 +11,27 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 
 CHUNK_VALUES = 1 << 25
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..K within each row of (P, K) ``values``, ties sharing the mean of their ranks (Spearman's).
+
+    One stable sort per row; each run of equal sorted values is a group numbered across all rows, so
+    its first position and size come from flat cumsum/bincount: a member's rank is first + (size − 1)/2 + 1.
+    Written here so the metrics need no scipy at import time.
+    """
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    starts = np.ones(values.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    group = np.cumsum(starts.reshape(-1)) - 1
+    first = np.flatnonzero(starts) % values.shape[1]
+    mean_rank = (first + (np.bincount(group) - 1) / 2 + 1)[group].reshape(values.shape)
+    ranks = np.empty(values.shape, dtype=np.float64)
+    np.put_along_axis(ranks, order, mean_rank, axis=1)
+    return ranks
 
 
 def spearman_per_prompt(predicted: np.ndarray, golden: np.ndarray) -> tuple[float, int]:
@@ -22,8 +40,8 @@ def spearman_per_prompt(predicted: np.ndarray, golden: np.ndarray) -> tuple[floa
     Prompts whose golden rewards are all equal have no ranking to recover and are skipped (counted).
     Constant *predictions* score ρ = 0 and are kept, so a collapsed model is not rewarded.
     """
-    pred_ranks = rankdata(predicted, axis=1)
-    gold_ranks = rankdata(golden, axis=1)
+    pred_ranks = average_ranks(predicted)
+    gold_ranks = average_ranks(golden)
     pred_centred = pred_ranks - pred_ranks.mean(axis=1, keepdims=True)
     gold_centred = gold_ranks - gold_ranks.mean(axis=1, keepdims=True)
     pred_norm = np.sqrt((pred_centred**2).sum(axis=1))

@@ -37,6 +37,7 @@ class CandidatePool:
     responses_per_prompt: int
     implicit: bool = False
     excluded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sorted ranks
+    train_responses: int | None = None  # size of the flat train id space (prompts × K), when known
 
     def __len__(self) -> int:
         """Number of rows; for an implicit pool C(R,2), excluded rows included."""
@@ -47,6 +48,12 @@ class CandidatePool:
     @property
     def prompt_of_response(self) -> np.ndarray:
         return self.response_ids // self.responses_per_prompt
+
+    @property
+    def within_prompts(self) -> bool:
+        """Whether every pair joins two responses of one prompt (an in-prompt pool); an implicit pool never does."""
+        prompt = self.prompt_of_response
+        return not self.implicit and bool(np.all(prompt[self.first] == prompt[self.second]))
 
     def local_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Local (first, second) response indices of the pool rows ``rows``."""
@@ -173,7 +180,7 @@ def build_pool(
     if cap is not None and len(first) > cap:
         chosen = np.sort(rng.choice(len(first), size=cap, replace=False))
         first, second = first[chosen], second[chosen]
-    return CandidatePool(response_ids, first, second, k)
+    return CandidatePool(response_ids, first, second, k, train_responses=total_responses)
 
 
 def implicit_pool(
@@ -185,7 +192,10 @@ def implicit_pool(
     first, second = np.searchsorted(response_ids, low[inside]), np.searchsorted(response_ids, high[inside])
     excluded = np.unique(rank_triangle(first, second, len(response_ids)))
     empty = np.zeros(0, dtype=np.int64)
-    return CandidatePool(response_ids, empty, empty, responses_per_prompt, implicit=True, excluded=excluded)
+    return CandidatePool(
+        response_ids, empty, empty, responses_per_prompt, implicit=True, excluded=excluded,
+        train_responses=total_responses,
+    )
 
 
 def _labelled_in_round(

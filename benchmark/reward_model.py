@@ -12,6 +12,7 @@ from torch import nn
 from tqdm import tqdm
 
 from benchmark.errors import TrainingDiverged, UserError
+from benchmark.optim import Adam
 
 
 class RewardMLP(nn.Module):
@@ -47,6 +48,7 @@ def build_model(dim: int, width: int, layers: int, seed: int, device: torch.devi
 class TrainResult:
     loss: float
     accuracy: float
+    features: torch.Tensor  # φ of each training response after training, so the next selection need not recompute
 
 
 def train_bradley_terry(
@@ -62,9 +64,10 @@ def train_bradley_terry(
     """Full-batch Adam on the BT loss BCE(σ(r_a − r_b), label).
 
     ``embeddings`` holds each labelled response once and ``first``/``second`` index into it, so every
-    step runs the MLP once per unique response instead of once per pair side.
+    step runs the MLP once per unique response instead of once per pair side. The final evaluation pass
+    keeps its features φ (in ``embeddings`` order) in the result.
     """
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimiser = Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     targets = labels.float()
     model.train()
     for step in tqdm(range(steps), desc="training", leave=False, disable=None, mininterval=1.0):
@@ -75,18 +78,19 @@ def train_bradley_terry(
                 f"reward model training diverged (loss={loss.item()}) at step {step}; "
                 "lower reward_model.lr or check the embeddings for huge values"
             )
-        optimiser.zero_grad(set_to_none=True)
+        optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     model.eval()
     with torch.no_grad():
-        rewards = model(embeddings)
+        features = model.features(embeddings)
+        rewards = model.head(features).squeeze(-1)
         logits = rewards[first] - rewards[second]
         loss = nn.functional.binary_cross_entropy_with_logits(logits, targets)
         accuracy = ((logits > 0).float() == targets).float().mean()
     if not torch.isfinite(loss):
         raise TrainingDiverged("reward model training ended with a non-finite loss; lower reward_model.lr")
-    return TrainResult(float(loss), float(accuracy))
+    return TrainResult(float(loss), float(accuracy), features)
 
 
 def resolve_device(name: str) -> torch.device:

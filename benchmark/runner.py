@@ -1,115 +1,191 @@
-"""Runs one experiment into its folder: outputs, loggers, the summary, resuming and skipping finished runs."""
+"""Runs one experiment into its folder: one writer, resume only onto the same inputs, a summary whatever happens.
+
+The order matters. Everything that needs only the config is checked (the spec), then the selector is built
+and its contract checked, then the data is loaded and checked, then the folder is locked, and only then is
+anything written. A run that stops early records why (``summary.json``: ``failed`` or ``interrupted``) and
+keeps its finished rounds; the next attempt continues from the last complete round.
+"""
 
 import logging
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+import yaml
+from omegaconf import DictConfig
 
 from benchmark import checkpoint, provenance
 from benchmark.config import apply_torch_threads, instantiate_checked
+from benchmark.data import PreferenceData
 from benchmark.errors import UserError
-from benchmark.loggers import Logger, NullLogger, WandbLogger
-from benchmark.loop import ActiveLearning, plan_experiment
+from benchmark.lock import RunLock
+from benchmark.loggers import build_logger
+from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.memory import check_memory
-from benchmark.outputs import (
-    RunFolder,
-    area_under_curve,
-    atomic_write_json,
-    atomic_write_text,
-    format_round_table,
-)
+from benchmark.outputs import RunFolder, atomic_write_json, atomic_write_text, format_round_table, read_text
 from benchmark.reward_model import resolve_device
+from benchmark.selectors.base import Selector
+from benchmark.spec import RunSpec, differing_keys
+from benchmark.summary_metrics import summary_metrics
 from benchmark.toy_grid import save_toy_grid
 
 log = logging.getLogger(__name__)
 
-
-def choice_names(cfg: DictConfig) -> dict[str, str]:
-    """Short names of the chosen group options, for tags, groups and summaries."""
-    return {
-        "dataset": cfg.dataset.get("name", "dataset"),
-        "model": cfg.model.name,
-        "selector": cfg.selector.get("name") or cfg.selector._target_.rsplit(".", 1)[-1],
-        "setup": cfg.setup.name,
-        "batch": cfg.batch.name,
-    }
+#: The run folder's record of what its results depend on besides the config (written at round 0).
+INPUTS_FILE = "inputs.json"
 
 
-def build_logger(cfg: DictConfig, run_dir: Path, resumed: bool = False) -> Logger:
-    if cfg.logger.name == "none":
-        return NullLogger()
-    names = choice_names(cfg)
-    group = cfg.logger.group or f"{names['dataset']}-{names['model']}-{names['setup']}-{names['batch']}"
-    tags = [*names.values(), f"seed{cfg.seed}", *(["resumed"] if resumed else [])]
-    return WandbLogger(
-        mode=cfg.logger.mode, project=cfg.logger.project, entity=cfg.logger.entity, group=group,
-        job_type=names["selector"], tags=tags, name=run_dir.name,
-        config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True), run_dir=run_dir,
-    )
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (a SLURM time limit or pre-emption), handled like Ctrl-C: the run stops as ``interrupted``."""
 
 
-def comparable_config(cfg: DictConfig) -> str:
-    """The resolved config as YAML, minus keys that do not change results."""
-    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    for key in ("overwrite", "logger", "torch_threads", "resume"):
-        container.pop(key, None)
-    return OmegaConf.to_yaml(OmegaConf.create(container))
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Interrupted` while a run is going (main thread only: signals are delivered there)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Interrupted(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def refuse_other_config(folder: RunFolder, resolved: str, previous: dict[str, Any] | None) -> None:
+def build_selector(spec: RunSpec) -> Selector:
+    """The selector, built and checked against the contract before any data is loaded or round trained."""
+    target = spec.selector.get("_target_")
+    selector = instantiate_checked(spec.selector, "selector")
+    select = getattr(selector, "select", None)
+    if not callable(select):
+        raise UserError(f"selector._target_={target} has no select(context, n) method; subclass "
+                        "benchmark.selectors.Selector and implement select")
+    if not hasattr(selector, "allows_repeats"):
+        raise UserError(f"selector._target_={target} does not subclass benchmark.selectors.Selector; subclass it "
+                        "(it declares allows_repeats and the select(context, n) contract)")
+    return selector
+
+
+def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, Any] | None) -> None:
     """Results of another config are never replaced or mixed with new ones without overwrite=true."""
     finished = previous is not None and previous.get("status") == "finished"
     if not (finished or checkpoint.path(folder).exists()):
         return
-    if not folder.config.exists() or folder.config.read_text() != resolved:
+    text = read_text(folder.config, "pass overwrite=true to start this run again") if folder.config.exists() else ""
+    if text == spec.yaml:
+        return
+    try:
+        saved = yaml.safe_load(text) or {}
+        keys = differing_keys(saved, spec.config) if isinstance(saved, dict) else []
+    except yaml.YAMLError:
+        keys = []
+    what = f"differs in {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''}" if keys else "has no readable config"
+    raise UserError(
+        f"{folder.root} holds {'a finished' if finished else 'an unfinished'} run whose config {what}; pass "
+        "overwrite=true to replace it, or set output_root to another folder"
+    )
+
+
+def check_inputs(folder: RunFolder, spec: RunSpec, current: dict[str, Any]) -> list[str]:
+    """What changed since the run's round 0 (nothing for a new run); refused unless allow_changed_inputs."""
+    path = folder.root / INPUTS_FILE
+    if not path.exists():
+        return []
+    import json
+
+    try:
+        recorded = json.loads(read_text(path, "pass overwrite=true to start this run again"))
+    except ValueError as err:
+        raise UserError(f"{path} is damaged ({err}); pass overwrite=true to start this run again") from err
+    changes = provenance.fingerprint_changes(recorded, current)
+    if changes and not spec.options.allow_changed_inputs:
         raise UserError(
-            f"{folder.root} holds {'a finished' if finished else 'an unfinished'} run with a different config "
-            "(its config.yaml); pass overwrite=true to replace it, or set output_root to another folder"
+            f"{folder.root} was started on other inputs ({'; '.join(changes)}); pass overwrite=true to start it "
+            "again, or allow_changed_inputs=true to continue deliberately (recorded in its summary and plots)"
         )
+    return changes
 
 
-def run_experiment(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+def run_experiment(
+    cfg: DictConfig, run_dir: Path, *, sweep: str | None = None, in_sweep: bool = False
+) -> dict[str, Any]:
     """Run one experiment into ``run_dir``, continuing after its last complete round; returns its summary.
 
-    Every check (config, data, memory) runs before ``run_dir`` is touched, so a UserError raised before
-    round 0 leaves the folder as it was. A finished run is skipped unless ``overwrite``.
+    A finished run is skipped unless ``overwrite``. ``in_sweep``: a folder locked by another job waits for it
+    (then is treated as any rerun would be) instead of failing at once.
     """
+    spec = RunSpec.from_config(cfg)
+    selector = build_selector(spec)
+    data = instantiate_checked(spec.dataset, "dataset")
+    check_against_data(spec, data)
+    check_memory(spec, data, resolve_device(spec.reward_model.device))
     folder = RunFolder(run_dir)
-    resolved = comparable_config(cfg)
-    previous = folder.read_summary()
-    if not cfg.overwrite:
-        refuse_other_config(folder, resolved, previous)
-        if previous is not None and previous.get("status") == "finished":
-            log.info("%s already holds this finished run; skipping (overwrite=true redoes it)", run_dir)
-            return previous
-    apply_torch_threads(cfg.torch_threads)
-    data = instantiate_checked(cfg.dataset, "dataset")
-    plan = plan_experiment(cfg, data)
-    check_memory(cfg, data, plan, resolve_device(cfg.reward_model.device))
-    selector = instantiate_checked(cfg.selector, "selector")
-    loop = ActiveLearning(cfg, data, plan, selector)
+    lock = RunLock(folder.root)
+    lock.acquire(wait=in_sweep)
+    try:
+        with sigterm_as_interrupt():
+            return _run_locked(spec, selector, data, folder, sweep)
+    finally:
+        lock.release()
 
-    state = None if cfg.overwrite else checkpoint.load(folder, loop.device)
+
+def _run_locked(
+    spec: RunSpec, selector: Selector, data: PreferenceData, folder: RunFolder, sweep: str | None
+) -> dict[str, Any]:
+    options = spec.options
+    previous = folder.read_summary()
+    inputs = provenance.input_fingerprint(
+        list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir
+    )
+    if not options.overwrite:
+        refuse_other_config(folder, spec, previous)
+        changed = check_inputs(folder, spec, inputs)
+        if previous is not None and previous.get("status") == "finished":
+            checkpoint.path(folder).unlink(missing_ok=True)  # a kill between summary and clean-up left it
+            note = f"; its inputs changed since ({'; '.join(changed)})" if changed else ""
+            log.info("%s already holds this finished run%s; skipping (overwrite=true redoes it)", folder.root, note)
+            return previous
+    else:
+        changed = []
+    apply_torch_threads(options.torch_threads)
+    loop = ActiveLearning(spec, data, selector)
+
+    state = None if options.overwrite else checkpoint.load(folder, loop.device)
     if state is None:
         checkpoint.clear(folder)
+        changed = []
+        atomic_write_json(folder.root / INPUTS_FILE, inputs)
     else:
         loop.restore(state.pairs, state.labels, state.model)
         folder.summary.unlink(missing_ok=True)
-        log.info("resuming %s after round %d, its last complete round", run_dir, state.last_round)
+        log.info("resuming %s after round %d, its last complete round", folder.root, state.last_round)
     records = list(state.records) if state else []
     timings = list(state.timings) if state else []
-    atomic_write_text(folder.config, resolved)
-    logger = build_logger(cfg, run_dir, resumed=state is not None)
+    atomic_write_text(folder.config, spec.yaml)
+    record_of_inputs = {"git_commit": (inputs.get("git") or {}).get("commit"),
+                        "git_dirty": (inputs.get("git") or {}).get("dirty"),
+                        "package_version": inputs.get("version"), "source": inputs.get("source")}
+    logger = build_logger(spec, folder.root, sweep=sweep, provenance=record_of_inputs, resumed=state is not None)
     for record, timing in zip(records, timings, strict=True):
         logger.log_round({**record, **timing})
     started = time.time()
-    names = choice_names(cfg)
-    log.info("run %s: %s, %d rounds of %d pairs -> %s", names["selector"], names["setup"], plan.rounds,
-             plan.batch_size, run_dir)
+    labels = spec.labels
+    bon_key = f"bon/{loop.evaluator.largest_n}"
+    base = {"labels": labels.as_dict(), "sweep": sweep, "inputs": record_of_inputs,
+            "allow_changed_inputs": bool(changed), "changed_inputs": changed}
+    log.info("run %s: %s, %d rounds of %d pairs -> %s", labels.selector, labels.setup, spec.rounds,
+             spec.batch_size, folder.root)
     try:
-        for round_index in range(len(records), plan.rounds + 1):
+        for round_index in range(len(records), spec.rounds + 1):
             result = loop.run_round(round_index)
             record, timing = result.record, result.timings
             folder.save_selection(round_index, result.pairs, result.labels)
@@ -120,53 +196,44 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             records.append(record)
             timings.append(timing)
             log.info(
-                "round %d/%d  n_labels=%d  spearman=%.4f  bon/%d=%.4f  select %.2fs  train %.2fs",
-                round_index, plan.rounds, record["n_labels"], record["spearman"], loop.evaluator.largest_n,
-                record[f"bon/{loop.evaluator.largest_n}"], timing["selection_seconds"], timing["train_seconds"],
+                "round %d/%d  n_labels=%d  spearman=%.4f  %s=%.4f  select %.2fs  train %.2fs",
+                round_index, spec.rounds, record["n_labels"], record["spearman"], bon_key, record[bon_key],
+                timing["selection_seconds"], timing["train_seconds"],
             )
     except BaseException as err:
-        atomic_write_json(folder.summary, {"status": "failed", "reason": f"{type(err).__name__}: {err}",
-                                           "failed_round": len(records), "rounds_completed": len(records),
-                                           **names})
-        logger.finish({"status": "failed"})
+        interrupted = isinstance(err, KeyboardInterrupt)
         if isinstance(err, UserError):
             err.args = (f"round {len(records)}: {err}",)
+        reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+        stopped = {**base, "status": "interrupted" if interrupted else "failed", "reason": reason.splitlines()[0],
+                   "failed_round": len(records), "rounds_completed": len(records),
+                   **summary_metrics(records, bon_key, None)}
+        atomic_write_json(folder.summary, stopped)
+        logger.finish(stopped, exit_code=1)
         raise
-    save_toy_grid(run_dir, loop.model, data, loop.device, cfg.dataset)
-    checksums = {
-        path.name: provenance.cached_checksum(path, Path(cfg.cache_dir).expanduser()) for path in data.files
-    }
-    summary = summarise(records, timings, names, checksums, loop.evaluator.largest_n, time.time() - started)
+    save_toy_grid(folder.root, loop.model, data, loop.device, spec.dataset.get("reward"))
+    summary = {**base, **summarise(records, timings, bon_key, time.time() - started)}
+    summary["data_checksums"] = inputs.get("data_files")
     summary["resumed_after_round"] = state.last_round if state else None
     atomic_write_json(folder.summary, summary)
     checkpoint.path(folder).unlink(missing_ok=True)
-    logger.finish(summary)
+    logger.finish(summary, exit_code=0)
     print(format_round_table(records, timings, loop.evaluator.largest_n))
-    print(f"outputs: {run_dir.resolve()}")
+    print(f"outputs: {folder.root.resolve()}")
     return summary
 
 
-def summarise(
-    records: list[dict[str, Any]], timings: list[dict[str, Any]], names: dict[str, str],
-    data_checksums: dict[str, str], largest_n: int, wall_seconds: float,
-) -> dict[str, Any]:
-    n_labels = [r["n_labels"] for r in records]
-    bon_key = f"bon/{largest_n}"
+def summarise(records: list[dict[str, Any]], timings: list[dict[str, Any]], bon_key: str,
+              wall_seconds: float) -> dict[str, Any]:
     return {
         "status": "finished",
-        **names,
         "rounds": len(records) - 1,
         "final": records[-1],
-        "auc": {
-            "one_minus_spearman": area_under_curve(n_labels, [r["one_minus_spearman"] for r in records]),
-            bon_key: area_under_curve(n_labels, [r[bon_key] for r in records]),
-        },
+        **summary_metrics(records, bon_key, None),
         "seconds": {
             "wall": wall_seconds,
             **{key: sum(t[key] for t in timings) for key in ("pool_seconds", "selection_seconds",
                                                            "train_seconds", "eval_seconds")},
         },
-        "git_commit": provenance.git_commit(),
         "packages": provenance.package_versions(),
-        "data_checksums": data_checksums,
     }

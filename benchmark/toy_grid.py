@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
 
 from benchmark.data import PreferenceData
 from benchmark.data.toy2d import REWARDS
@@ -29,7 +28,7 @@ def grid_axes(data: PreferenceData, points: int = GRID_POINTS) -> tuple[np.ndarr
 
 
 def save_toy_grid(
-    run_dir: Path, model: RewardMLP | None, data: PreferenceData, device: torch.device, dataset_cfg: DictConfig
+    run_dir: Path, model: RewardMLP | None, data: PreferenceData, device: torch.device, reward_name: str | None
 ) -> None:
     """Write ``toy_grid.npz`` into ``run_dir`` for 2D data; do nothing for any other dimension."""
     if data.dim != 2 or model is None:
@@ -38,7 +37,7 @@ def save_toy_grid(
     grid = np.stack(np.meshgrid(xs, ys), axis=-1)  # (len(ys), len(xs), 2): row = y, column = x
     with torch.no_grad():
         predicted = model(to_tensor(grid.reshape(-1, 2), device)).cpu().numpy().reshape(grid.shape[:2])
-    reward = REWARDS.get(str(dataset_cfg.get("reward")))
+    reward = REWARDS.get(str(reward_name))
     golden = reward(grid) if reward is not None else np.full(grid.shape[:2], np.nan)
     buffer = io.BytesIO()
     np.savez(

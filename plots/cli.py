@@ -2,7 +2,11 @@
 
 Writes into ``--out`` (default ``<first folder>/plots``): ``curves.png/.pdf`` (1 − Spearman and best-of-N
 vs labels, one panel per setting, one line per selector), ``toy.png/.pdf`` when the runs are 2D toy runs,
-``summary.md`` and ``summary.csv``.
+``summary.md`` and ``summary.csv``, and ``runs.csv`` (``runs.parquet`` with pyarrow): the tidy rows, one per
+run and round, that everything else is computed from (``benchmark.load_runs``).
+
+Bands: --band ci (Student-t interval), se (±1 standard error) or none; by default ci from 5 seeds, se from 2,
+none for 1 (a 95 % t band at 2 seeds is ±12.7 standard errors and hides the lines). The title names the band.
 """
 
 import argparse
@@ -12,13 +16,17 @@ from pathlib import Path
 
 from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_text
-from plots.curves import choose_bon
+from plots.curves import choose_bon, choose_metrics
 from plots.figures import curves_figure
-from plots.intervals import LEVEL
-from plots.loading import find_runs, group_runs
+from plots.intervals import BANDS, LEVEL
+from plots.loading import read_runs, save_runs, settings
 from plots.render import save_figure
-from plots.tables import summary_rows, to_csv, to_markdown
+from plots.tables import summary_table, to_csv, to_markdown
 from plots.toy import stem_for, toy_figure, toy_settings
+
+
+def names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,26 +39,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--target", type=float,
                         help="Spearman to reach for 'labels to target' (default: random's final mean per setting)")
     parser.add_argument("--columns", type=int, default=4, help="panels per row of the curves figure")
-    parser.add_argument("--level", type=float, default=LEVEL, help="confidence level of the intervals")
+    parser.add_argument("--level", type=float, default=LEVEL, help="confidence level of the t intervals")
+    parser.add_argument("--band", choices=BANDS,
+                        help="band around each curve (default: ci from 5 seeds, se from 2, none for 1)")
+    parser.add_argument("--selectors", type=names, help="comma-separated selectors to show (default: all)")
+    parser.add_argument("--metrics", type=names, default=["spearman", "bon"],
+                        help="comma-separated figure rows: spearman, bon or any metrics.jsonl key "
+                             "(default: spearman,bon)")
     parser.add_argument("--seed", type=int, help="seed shown in the toy figure (default: the smallest)")
     return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace) -> list[Path]:
     """Draw everything; returns the files written."""
-    runs = find_runs(args.folders)
-    settings = group_runs(runs)
-    bon_key = choose_bon(runs, args.bon_n)
+    frame = read_runs(args.folders, args.selectors)
+    bon_key = choose_bon(frame, args.bon_n)
+    metrics = choose_metrics(args.metrics, bon_key, frame)
     out = args.out or args.folders[0] / "plots"
-    written = save_figure(curves_figure(settings, bon_key, args.paired, args.columns, args.level), out, "curves")
-    toys = toy_settings(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    written = save_runs(frame, out)
+    figure = curves_figure(frame, metrics, args.paired, args.columns, args.band, args.level)
+    written += save_figure(figure, out, "curves")
+    toys = toy_settings(frame)
     for index, setting in enumerate(toys):
-        written += save_figure(toy_figure(setting, args.seed), out, stem_for(index, len(toys)))
-    rows = summary_rows(settings, bon_key, args.target, args.level)
-    for name, text in (("summary.md", to_markdown(rows, bon_key, args.level)), ("summary.csv", to_csv(rows))):
+        written += save_figure(toy_figure(frame[frame["setting"] == setting], args.seed), out,
+                               stem_for(index, len(toys)))
+    table = summary_table(frame, bon_key, args.target, args.level)
+    for name, text in (("summary.md", to_markdown(table, bon_key, args.level)), ("summary.csv", to_csv(table))):
         atomic_write_text(out / name, text)
         written.append(out / name)
-    print(f"{len(runs)} runs, {len(settings)} setting(s), {len({row.line for row in rows})} selector(s)")
+    print(f"{frame['run'].nunique()} runs, {len(settings(frame))} setting(s), {table['selector'].nunique()} "
+          "selector(s)")
     return written
 
 

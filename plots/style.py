@@ -2,7 +2,8 @@
 
 import zlib
 
-#: The paper's eight methods plus xtx, in legend order; the paper's own methods last and in warm colours.
+#: The paper's eight methods plus xtx; the paper's own methods in the strongest colours (legends are ordered by
+#: result, plots.curves.line_order).
 COLOURS = {
     "random": "#7f7f7f",
     "entropy": "#ff7f0e",
@@ -36,12 +37,6 @@ def colour(selector: str) -> str:
 
 def display_name(selector: str) -> str:
     return NAMES.get(selector, selector)
-
-
-def order_key(selector: str) -> tuple[int, str]:
-    """Known selectors in the fixed legend order, then any others alphabetically."""
-    order = list(COLOURS)
-    return (order.index(selector), "") if selector in COLOURS else (len(order), selector)
 
 
 def line_width(selector: str) -> float:

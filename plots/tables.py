@@ -1,24 +1,23 @@
-"""The summary table, per setting and selector, in Markdown (to read) and CSV (to load).
+"""The summary table, per setting and selector, in Markdown (to read) and CSV (to load), from the tidy frame.
 
 Per run: final 1 − Spearman and BoN, the area under each curve (normalised by the label range, as in
 summary.json), the labels needed to reach a target Spearman and the mean selection seconds per round.
 Across seeds: the mean with its t interval, the paired difference to random (same seeds) with its
 interval, and the rank of each selector within its setting by mean AUC of 1 − Spearman (1 = best).
+Selection times are skewed and positive, so they are shown as median and range (min–max), never as a mean ± a
+half-width that can go below 0.
 """
 
-import csv
-import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from benchmark.outputs import area_under_curve
-from plots.curves import SPEARMAN, baseline_line
-from plots.intervals import LEVEL, Interval, t_interval
-from plots.loading import Run, Setting
+from plots.curves import BASELINE, SPEARMAN, baseline_line
+from plots.intervals import LEVEL, t_multiplier
+from plots.loading import CHANGED_MARK, final_rows
 
 FINAL_SPEARMAN = "final_one_minus_spearman"
 FINAL_BON = "final_bon"
@@ -26,152 +25,162 @@ AUC_SPEARMAN = "auc_one_minus_spearman"
 AUC_BON = "auc_bon"
 TO_TARGET = "labels_to_target"
 SELECTION = "selection_seconds"
-STATISTICS = (FINAL_SPEARMAN, FINAL_BON, AUC_SPEARMAN, AUC_BON, TO_TARGET, SELECTION)
+STATISTICS = (FINAL_SPEARMAN, FINAL_BON, AUC_SPEARMAN, AUC_BON, TO_TARGET)  # mean with t interval
 PAIRED = (FINAL_SPEARMAN, FINAL_BON, AUC_SPEARMAN, AUC_BON)
 RANKED_BY = AUC_SPEARMAN
+CELL = ["setting", "line"]
 
 
-def run_statistics(run: Run, bon_key: str, target: float) -> dict[str, float]:
-    """The per-run numbers the table aggregates over seeds; NaN where undefined."""
-    n_labels = [r["n_labels"] for r in run.metrics]
-    spearman_error = [r[SPEARMAN] for r in run.metrics]
-    bon = [r[bon_key] for r in run.metrics]
-    reached = [r["n_labels"] for r in run.metrics if r["spearman"] >= target]
-    selection = [t["selection_seconds"] for t in run.timings if t["round"] > 0]
-    return {
-        FINAL_SPEARMAN: spearman_error[-1],
-        FINAL_BON: bon[-1],
-        AUC_SPEARMAN: area_under_curve(n_labels, spearman_error),
-        AUC_BON: area_under_curve(n_labels, bon),
-        TO_TARGET: float(reached[0]) if reached else math.nan,
-        SELECTION: float(np.mean(selection)) if selection else math.nan,
-    }
+def run_statistics(frame: pd.DataFrame, bon_key: str, targets: pd.Series) -> pd.DataFrame:
+    """The per-run numbers the table aggregates over seeds, indexed by run; NaN where undefined.
+
+    ``targets`` is the Spearman to reach, by setting.
+    """
+    ordered = frame.sort_values(["run", "n_labels"])
+    by_run = ordered.groupby("run")
+    last = final_rows(frame)
+    stats = last[["setting", "line", "selector", "seed", "allow_changed_inputs"]].copy()
+    stats[FINAL_SPEARMAN] = last[SPEARMAN]
+    stats[FINAL_BON] = last[bon_key]
+    for name, metric in ((AUC_SPEARMAN, SPEARMAN), (AUC_BON, bon_key)):
+        stats[name] = by_run[["n_labels", metric]].apply(
+            lambda run, metric=metric: area_under_curve(run["n_labels"].to_numpy(), run[metric].to_numpy()))
+    target = targets.reindex(ordered["setting"].astype(str)).to_numpy()
+    stats[TO_TARGET] = ordered[ordered["spearman"].to_numpy() >= target].groupby("run")["n_labels"].first()
+    later = ordered[ordered["round"] > 0]
+    stats[SELECTION] = later.groupby("run")[SELECTION].mean() if SELECTION in later else math.nan
+    return stats
 
 
-def target_spearman(setting: Setting, requested: float | None) -> tuple[float, str]:
-    """The requested target, or random's mean final Spearman in this setting (labels a selector needs to match
-    what random reaches with the whole budget)."""
+def target_spearman(frame: pd.DataFrame, requested: float | None) -> tuple[pd.Series, pd.Series]:
+    """Per setting: the Spearman to reach and where it comes from: the requested target, or random's mean final
+    Spearman (labels a selector needs to match what random reaches with the whole budget)."""
+    names = [str(s) for s in frame["setting"].unique()]
     if requested is not None:
-        return requested, "given"
-    baseline = baseline_line(setting)
-    if baseline is None:
-        return math.nan, "no random runs"
-    runs = setting.lines[baseline].values()
-    return float(np.mean([run.metrics[-1]["spearman"] for run in runs])), "random's final mean"
+        return pd.Series(requested, index=names, dtype=float), pd.Series("given", index=names)
+    last = final_rows(frame)
+    targets, sources = {}, {}
+    for setting in names:
+        rows = frame[frame["setting"] == setting]
+        baseline = baseline_line(rows)
+        finals = last.loc[(last["setting"] == setting) & (last["line"] == baseline), "spearman"]
+        targets[setting] = float(finals.mean()) if baseline else math.nan
+        sources[setting] = "random's final mean" if baseline else "no random runs"
+    return pd.Series(targets, dtype=float), pd.Series(sources)
 
 
-@dataclass
-class Row:
-    setting: str
-    line: str
-    seeds: int
-    target: float
-    target_source: str
-    stats: dict[str, Interval]
-    reached: int
-    deltas: dict[str, Interval | None]
-    rank: int = 0
+def intervals(values: pd.DataFrame, columns: Sequence[str], level: float) -> pd.DataFrame:
+    """Per (setting, line): ``<column>_mean``/``_low``/``_high``, the t interval over its runs (NaN bounds for one
+    run; NaN everywhere when a run's value is NaN, so a missing value is never averaged away)."""
+    groups = values.groupby(CELL, observed=True, sort=False)[list(columns)]
+    n = groups.size()
+    complete = groups.count().eq(n, axis=0)
+    mean = groups.mean().where(complete)
+    half = groups.std().where(complete).mul(t_multiplier(n.to_numpy(), level) / np.sqrt(n.to_numpy()), axis=0)
+    parts = {"mean": mean, "low": mean - half, "high": mean + half}
+    table = pd.concat({part: table for part, table in parts.items()}, axis=1)
+    table.columns = [f"{column}_{part}" for part, column in table.columns]
+    return table[[f"{column}_{part}" for column in columns for part in parts]]
 
 
-def setting_rows(setting: Setting, bon_key: str, target: float | None, level: float) -> list[Row]:
-    goal, source = target_spearman(setting, target)
-    per_line = {
-        name: {seed: run_statistics(run, bon_key, goal) for seed, run in runs.items()}
-        for name, runs in setting.lines.items()
-    }
-    baseline = baseline_line(setting)
-    rows = []
-    for name in setting.ordered_lines():
-        by_seed = per_line[name]
-        seeds = sorted(by_seed)
-        stats = {key: t_interval([by_seed[s][key] for s in seeds], level) for key in STATISTICS}
-        reached = sum(not math.isnan(by_seed[s][TO_TARGET]) for s in seeds)
-        deltas: dict[str, Interval | None] = dict.fromkeys(PAIRED)
-        shared = [s for s in seeds if baseline is not None and name != baseline and s in per_line[baseline]]
-        if shared:
-            assert baseline is not None
-            deltas = {
-                key: t_interval([by_seed[s][key] - per_line[baseline][s][key] for s in shared], level)
-                for key in PAIRED
-            }
-        rows.append(Row(setting.label, name, len(seeds), goal, source, stats, reached, deltas))
-    order = sorted(rows, key=lambda row: float(row.stats[RANKED_BY].mean))
-    for rank, row in enumerate(order, start=1):
-        row.rank = rank
-    return rows
+def paired_deltas(stats: pd.DataFrame, baselines: pd.Series, level: float) -> pd.DataFrame:
+    """``delta_<statistic>_{mean,low,high}``: selector − the setting's random line on the same seeds."""
+    is_baseline = stats["line"].to_numpy() == baselines.reindex(stats["setting"].astype(str)).to_numpy()
+    base = stats.loc[is_baseline, ["setting", "seed", *PAIRED]]
+    paired = stats[~is_baseline].merge(base, on=["setting", "seed"], suffixes=("", "_random"))
+    for key in PAIRED:
+        paired[key] = paired[key] - paired[f"{key}_random"]
+    table = intervals(paired, PAIRED, level)
+    table.columns = [f"delta_{column}" for column in table.columns]
+    return table
 
 
-def summary_rows(
-    settings: Sequence[Setting], bon_key: str, target: float | None = None, level: float = LEVEL
-) -> list[Row]:
-    return [row for setting in settings for row in setting_rows(setting, bon_key, target, level)]
-
-
-def to_csv(rows: Sequence[Row]) -> str:
-    """One line per setting and selector; every statistic as mean, low, high."""
-    header = ["setting", "selector", "seeds", "rank", "target_spearman", "target_source"]
-    header += [f"{key}_{part}" for key in STATISTICS for part in ("mean", "low", "high")]
-    header += [f"{TO_TARGET}_reached"]
-    header += [f"delta_{key}_{part}" for key in PAIRED for part in ("mean", "low", "high")]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        values: list[Any] = [row.setting, row.line, row.seeds, row.rank, row.target, row.target_source]
-        for key in STATISTICS:
-            values += interval_parts(row.stats[key])
-        values.append(row.reached)
-        for key in PAIRED:
-            values += interval_parts(row.deltas[key])
-        writer.writerow(values)
-    return buffer.getvalue()
-
-
-def interval_parts(interval: Interval | None) -> list[float]:
-    if interval is None:
-        return [math.nan] * 3
-    return [float(interval.mean), float(interval.low), float(interval.high)]
+def summary_table(frame: pd.DataFrame, bon_key: str, target: float | None = None,
+                  level: float = LEVEL) -> pd.DataFrame:
+    """One row per setting and line, in setting order then rank; see the module docstring for the columns."""
+    targets, sources = target_spearman(frame, target)
+    stats = run_statistics(frame, bon_key, targets)
+    baselines = pd.Series({str(s): baseline_line(rows) for s, rows in frame.groupby("setting", observed=True)})
+    groups = stats.groupby(CELL, observed=True, sort=False)
+    table = pd.DataFrame({"seeds": groups.size(), "changed_inputs": groups["allow_changed_inputs"].any()})
+    table = table.join(intervals(stats, STATISTICS, level))
+    table[f"{TO_TARGET}_reached"] = groups[TO_TARGET].count()
+    table = table.join(pd.concat({part: getattr(groups[SELECTION], part)() for part in ("median", "min", "max")},
+                                 axis=1).add_prefix(f"{SELECTION}_"))
+    table = table.join(paired_deltas(stats, baselines, level)).reset_index()
+    table["rank"] = table.groupby("setting", observed=True)[f"{RANKED_BY}_mean"].rank(method="first",
+                                                                                        na_option="bottom")
+    table["target_spearman"] = targets.reindex(table["setting"].astype(str)).to_numpy()
+    table["target_source"] = sources.reindex(table["setting"].astype(str)).to_numpy()
+    table = table.astype({"rank": int}).sort_values(["setting", "rank"]).rename(columns={"line": "selector"})
+    leading = ["setting", "selector", "seeds", "rank", "target_spearman", "target_source", "changed_inputs"]
+    return table[leading + [c for c in table.columns if c not in leading]].reset_index(drop=True)
 
 
 FORMATS = {TO_TARGET: ".0f", SELECTION: ".3g"}
 
 
-def cell(interval: Interval | None, key: str, paired: bool = False) -> str:
-    """'0.183 ± 0.012'; a paired difference whose interval excludes 0 is starred."""
-    if interval is None or math.isnan(float(interval.mean)):
+def cell(table: pd.Series, key: str, paired: bool = False) -> str:
+    """'0.183 ± 0.012' from ``<key>_mean``/``_high``; a paired difference whose interval excludes 0 is starred."""
+    mean, low, high = (float(table[f"{key}_{part}"]) for part in ("mean", "low", "high"))
+    if math.isnan(mean):
         return "—"
-    spec = FORMATS.get(key, ".3f")
-    text = f"{float(interval.mean):{spec}}"
-    if interval.n > 1:
-        text += f" ± {float(interval.half_width):{spec}}"
-    if paired and interval.n > 1 and (float(interval.low) > 0 or float(interval.high) < 0):
-        text += " *"
+    spec = FORMATS.get(key.removeprefix("delta_"), ".3f")
+    text = f"{mean:{spec}}"
+    if not math.isnan(high):
+        text += f" ± {high - mean:{spec}}"
+        if paired and (low > 0 or high < 0):
+            text += " *"
     return text
 
 
-def to_markdown(rows: Sequence[Row], bon_key: str, level: float = LEVEL) -> str:
+def time_cell(row: pd.Series) -> str:
+    """'0.012 (0.010–0.015)': median and range over seeds."""
+    median, low, high = (float(row[f"{SELECTION}_{part}"]) for part in ("median", "min", "max"))
+    if math.isnan(median):
+        return "—"
+    return f"{median:.3g}" + (f" ({low:.3g}–{high:.3g})" if high > low else "")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub Markdown table (``|`` in cells escaped); pandas' to_markdown would need tabulate."""
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
+
+
+def to_markdown(table: pd.DataFrame, bon_key: str, level: float = LEVEL) -> str:
     n = bon_key.split("/")[1]
-    columns = ["rank", "selector", "seeds", "final 1−ρ", f"final BoN-{n}", "AUC 1−ρ", f"AUC BoN-{n}",
-               "labels to ρ ≥ target", "select s/round", "Δ final 1−ρ", f"Δ final BoN-{n}", "Δ AUC 1−ρ",
-               f"Δ AUC BoN-{n}"]
+    header = ["rank", "selector", "seeds", "final 1−ρ", f"final BoN-{n}", "AUC 1−ρ", f"AUC BoN-{n}",
+              "labels to ρ ≥ target", "select s/round: median (range)", "Δ final 1−ρ", f"Δ final BoN-{n}",
+              "Δ AUC 1−ρ", f"Δ AUC BoN-{n}"]
     lines = [
         "# Summary",
         "",
-        f"Mean ± half-width of the {100 * level:g}% Student-t interval over seeds. Δ = selector − random on the "
+        f"Mean ± half-width of the {100 * level:g}% Student-t interval over seeds. Δ = selector − {BASELINE} on the "
         "same seeds (paired); * = the interval excludes 0. AUC = area under the curve divided by the label range. "
-        "Rank by mean AUC of 1 − Spearman (1 = best). Lower is better for 1−ρ, higher for BoN.",
+        "Rank by mean AUC of 1 − Spearman (1 = best). Lower is better for 1−ρ, higher for BoN. Selection seconds "
+        "per round: median and range (min–max) over seeds.",
     ]
-    for setting in dict.fromkeys(row.setting for row in rows):
-        group = sorted((row for row in rows if row.setting == setting), key=lambda row: row.rank)
-        first = group[0]
-        lines += ["", f"## {setting}", "",
-                  f"Target Spearman {first.target:.3f} ({first.target_source}).", "",
-                  "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        for row in group:
-            to_target = cell(row.stats[TO_TARGET], TO_TARGET) if row.reached == row.seeds else "—"
-            cells = [str(row.rank), row.line, str(row.seeds)]
-            cells += [cell(row.stats[key], key) for key in (FINAL_SPEARMAN, FINAL_BON, AUC_SPEARMAN, AUC_BON)]
-            cells += [f"{to_target} ({row.reached}/{row.seeds} reached)", cell(row.stats[SELECTION], SELECTION)]
-            cells += [cell(row.deltas[key], key, paired=True) for key in PAIRED]
-            lines.append("| " + " | ".join(cells) + " |")
+    if table["changed_inputs"].any():
+        lines += ["", f"{CHANGED_MARK} = some of its runs were resumed onto changed inputs (allow_changed_inputs): "
+                      "their rounds did not all see the same data."]
+    for setting, group in table.groupby("setting", observed=True, sort=True):
+        first = group.iloc[0]
+        rows = []
+        for _, row in group.iterrows():
+            to_target = cell(row, TO_TARGET) if row[f"{TO_TARGET}_reached"] == row["seeds"] else "—"
+            name = row["selector"] + (f" {CHANGED_MARK}" if row["changed_inputs"] else "")
+            cells = [str(row["rank"]), name, str(row["seeds"])]
+            cells += [cell(row, key) for key in (FINAL_SPEARMAN, FINAL_BON, AUC_SPEARMAN, AUC_BON)]
+            cells += [f"{to_target} ({row[f'{TO_TARGET}_reached']}/{row['seeds']} reached)", time_cell(row)]
+            cells += [cell(row, f"delta_{key}", paired=True) for key in PAIRED]
+            rows.append(cells)
+        lines += ["", f"## {setting}", "", f"Target Spearman {first['target_spearman']:.3f} "
+                  f"({first['target_source']}).", "", markdown_table(header, rows)]
     return "\n".join(lines) + "\n"
+
+
+def to_csv(table: pd.DataFrame) -> str:
+    return table.to_csv(index=False)

@@ -6,33 +6,36 @@ unit sd over the grid) and all panels share one colour scale.
 """
 
 import math
-from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.outputs import RunFolder
+from benchmark.results import ALL_RUNS
 from benchmark.toy_grid import FILE_NAME
-from plots.loading import ALL_RUNS, Run, Setting
-from plots.style import display_name
+from plots.curves import ONE_MINUS_SPEARMAN, line_order
+from plots.figures import legend_label
+from plots.loading import final_rows, settings
 
 COLUMNS = 5
 
 
-def is_toy(run: Run) -> bool:
-    return (run.path / FILE_NAME).exists()
+def is_toy(run: str) -> bool:
+    return (Path(run) / FILE_NAME).exists()
 
 
 def standardise(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / (values.std() or 1.0)
 
 
-def chosen_pairs(run: Run) -> np.ndarray:
+def chosen_pairs(run: str, rounds: int) -> np.ndarray:
     """Flat response ids of the pairs chosen after the random initial batch, (n, 2)."""
-    folder = RunFolder(run.path)
-    rounds = [np.load(folder.selection(r))["pairs"] for r in range(1, int(run.summary["rounds"]) + 1)]
-    return np.concatenate(rounds) if rounds else np.empty((0, 2), dtype=np.int64)
+    folder = RunFolder(Path(run))
+    chosen = [np.load(folder.selection(r))["pairs"] for r in range(1, rounds + 1)]
+    return np.concatenate(chosen) if chosen else np.empty((0, 2), dtype=np.int64)
 
 
 def draw_map(axis: Any, grid: Any, values: np.ndarray, title: str, limits: tuple[float, float]) -> Any:
@@ -54,25 +57,28 @@ def draw_pairs(axis: Any, points: np.ndarray, pairs: np.ndarray) -> None:
     axis.scatter(*segments.reshape(-1, 2).T, s=5, c="white", edgecolors="black", linewidths=0.3, zorder=3)
 
 
-def toy_seed(setting: Setting, requested: int | None) -> int:
-    """``requested`` if some selector ran it, else the smallest seed every selector (or, failing that, any) ran."""
-    available = sorted(set().union(*setting.lines.values()))
+def toy_seed(rows: pd.DataFrame, requested: int | None) -> int:
+    """``requested`` if some selector ran it, else the smallest seed every line (or, failing that, any) ran."""
+    seeds = rows.groupby("line")["seed"].agg(set)
+    available = sorted(set().union(*seeds))
     if requested is not None:
         if requested not in available:
             raise UserError(f"--seed {requested}: no toy run with that seed; available: {available}")
         return requested
-    shared = sorted(set.intersection(*(set(runs) for runs in setting.lines.values())))
+    shared = sorted(set.intersection(*seeds))
     return (shared or available)[0]
 
 
-def toy_figure(setting: Setting, seed: int | None = None) -> Any:
-    """Golden reward, then one panel per selector at ``seed`` (default: the smallest seed every line has)."""
+def toy_figure(rows: pd.DataFrame, seed: int | None = None) -> Any:
+    """Golden reward, then one panel per line of one setting's ``rows`` at ``seed`` (default: the smallest seed
+    every line has), best final Spearman first."""
     from plots.render import pyplot
 
-    seed = toy_seed(setting, seed)
-    lines = [name for name in setting.ordered_lines() if seed in setting.lines[name]]
-    runs = [setting.lines[name][seed] for name in lines]
-    grids = [np.load(run.path / FILE_NAME) for run in runs]
+    seed = toy_seed(rows, seed)
+    last = final_rows(rows[rows["seed"] == seed])
+    lines = [line for line in line_order(rows, ONE_MINUS_SPEARMAN) if line in set(last["line"])]
+    runs = [last.index[last["line"] == line][0] for line in lines]
+    grids = [np.load(Path(run) / FILE_NAME) for run in runs]
     maps = [standardise(g["predicted"]) for g in grids]
     golden = grids[0]["golden"] if np.isfinite(grids[0]["golden"]).all() else None
     shown = maps + ([standardise(golden)] if golden is not None else [])
@@ -85,28 +91,25 @@ def toy_figure(setting: Setting, seed: int | None = None) -> Any:
     image = None
     if golden is not None:
         image = draw_map(flat.pop(0), grids[0], golden, "golden reward", limits)
-    for axis, run, grid, name in zip(flat, runs, grids, lines, strict=False):
-        spearman = run.metrics[-1]["spearman"]
-        title = f"{display_name(run.selector)}{name.removeprefix(run.selector)}  (ρ = {spearman:.2f})"
+    for axis, run, grid, line in zip(flat, runs, grids, lines, strict=False):
+        title = f"{legend_label(rows, line)}  (ρ = {last.loc[run, 'spearman']:.2f})"
         image = draw_map(axis, grid, grid["predicted"], title, limits)
-        draw_pairs(axis, grid["points"], chosen_pairs(run))
+        draw_pairs(axis, grid["points"], chosen_pairs(run, int(last.loc[run, "round"])))
     for axis in flat[len(runs):]:
         axis.set_visible(False)
-    figure.suptitle(f"seed {seed}{setting_note(setting)}: fitted reward (standardised) and the pairs each selector "
+    setting = str(rows["setting"].iloc[0])
+    note = "" if setting == ALL_RUNS else f", {setting}"
+    figure.suptitle(f"seed {seed}{note}: fitted reward (standardised) and the pairs each selector "
                     "chose after the random initial batch; ρ = test Spearman", fontsize=9)
     figure.colorbar(image, ax=[a for a in axes.ravel() if a.get_visible()], shrink=0.8, label="standardised reward")
     return figure
 
 
-def setting_note(setting: Setting) -> str:
-    return "" if setting.label == ALL_RUNS else f", {setting.label}"
-
-
-def toy_settings(settings: Sequence[Setting]) -> list[Setting]:
+def toy_settings(frame: pd.DataFrame) -> list[str]:
     """The settings whose runs all saved a toy grid."""
-    return [s for s in settings if all(is_toy(run) for runs in s.lines.values() for run in runs.values())]
+    toy_runs = {run for run in frame["run"].unique() if is_toy(run)}
+    return [s for s in settings(frame) if set(frame.loc[frame["setting"] == s, "run"]) <= toy_runs]
 
 
 def stem_for(index: int, count: int) -> str:
     return "toy" if count == 1 else f"toy_{index + 1}"
-

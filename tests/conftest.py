@@ -40,7 +40,8 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 def compose_config(*overrides: str, tiny: bool = True) -> DictConfig:
     """Compose conf/config.yaml like the CLI would, on TINY sizes unless ``tiny=False``."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=[*(TINY if tiny else []), *overrides])
+        # With Hydra's node, the run's labels come from its own group choices, as under the CLI.
+        return compose("config", overrides=[*(TINY if tiny else []), *overrides], return_hydra_config=True)
 
 
 @pytest.fixture

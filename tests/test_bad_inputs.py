@@ -20,8 +20,9 @@ from benchmark import memory
 from benchmark.config import instantiate_checked
 from benchmark.errors import TrainingDiverged, UserError
 from benchmark.experiment import resumed_config
-from benchmark.loop import plan_experiment
+from benchmark.loop import check_against_data
 from benchmark.runner import run_experiment
+from benchmark.spec import RunSpec
 from tests.conftest import TINY
 
 #: (overrides, a regex the error must match); the message names the key and says what to do.
@@ -212,8 +213,9 @@ DATA_CASES: dict[str, tuple[Callable[[Path], object], list[str], str]] = {
 
 
 def test_valid_data_files_pass(make_config, data_root):
-    cfg = data_config(make_config, data_root)
-    assert plan_experiment(cfg, instantiate_checked(cfg.dataset, "dataset")).rounds == 1
+    spec = RunSpec.from_config(data_config(make_config, data_root))
+    check_against_data(spec, instantiate_checked(spec.dataset, "dataset"))
+    assert spec.rounds == 1
 
 
 @pytest.mark.parametrize(("corrupt", "overrides", "match"), DATA_CASES.values(), ids=DATA_CASES.keys())

@@ -26,7 +26,7 @@ from benchmark.build.prompts import extract_prompt
 from benchmark.build.responses import truncate
 from benchmark.data.embeddings import load_embeddings
 from benchmark.errors import UserError
-from benchmark.paths import CONF_DIR
+from benchmark.paths import BUILD_CONF_DIR
 from benchmark.runner import run_experiment
 
 TRAIN_PROMPTS, TEST_PROMPTS, K_TRAIN, K_TEST, WIDTH = 10, 4, 3, 4, 32
@@ -74,7 +74,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def build_config(tiny: dict[str, Path], out: Path, *overrides: str) -> DictConfig:
     root = tiny["root"]
-    with initialize_config_dir(config_dir=str(CONF_DIR / "build"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(BUILD_CONF_DIR), version_base="1.3"):
         return compose("config", overrides=[
             "data=local", f"root={out}", f"prompts.cache_dir={root / 'hf-cache'}",
             f"prompts.data_files={{train: {root / 'train.json'}, test: {root / 'test.json'}}}",

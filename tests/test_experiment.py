@@ -22,7 +22,9 @@ def test_run_writes_every_output(make_config, run_dir):
     timings = [json.loads(line) for line in (run_dir / "timings.jsonl").read_text().splitlines()]
     assert {"selection_seconds", "train_seconds"} <= set(timings[1])
     assert summary["status"] == "finished" and summary["final"]["n_labels"] == 60
-    assert set(summary["auc"]) == {"one_minus_spearman", "bon/20"}
+    assert {"auc/one_minus_spearman", "auc/bon/20", "final/bon/20", "labels_to_target/spearman"} <= set(summary)
+    assert summary["labels"] == {"preset": "quick", "dataset": "synthetic", "model": "synthetic", "setup": "in_prompt",
+                                 "batch": "b20", "selector": "dopt"}
     assert len(summary["data_checksums"]) == 4
     saved = np.load(run_dir / "selections" / "round_001.npz")
     assert saved["pairs"].shape == (20, 2) and set(np.unique(saved["labels"])) <= {0, 1}

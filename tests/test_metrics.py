@@ -1,10 +1,16 @@
-"""Metrics against independent computations: scipy's Spearman, brute-force Best-of-N."""
+"""Metrics against independent computations: scipy's ranks and Spearman, brute-force Best-of-N."""
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
-from benchmark.metrics import best_of_n, pairwise_accuracy, spearman_per_prompt
+from benchmark.metrics import average_ranks, best_of_n, pairwise_accuracy, spearman_per_prompt
+
+
+@pytest.mark.parametrize(("shape", "levels"), [((30, 12), 3), ((4, 500), 1000), ((6, 1), 2), ((5, 7), 1)])
+def test_average_ranks_match_scipy(shape, levels):
+    values = np.random.default_rng(levels).integers(0, levels, size=shape).astype(float)  # levels=1: all tied
+    np.testing.assert_array_equal(average_ranks(values), rankdata(values, axis=1))
 
 
 def test_spearman_matches_scipy_with_ties():

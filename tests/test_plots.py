@@ -1,22 +1,28 @@
-"""Plots and tables: intervals against scipy and by simulation, grouping runs into settings, paired
-differences, the table's statistics, and the toy figure from real toy runs."""
+"""Plots and tables: intervals against scipy and by simulation, bands by seed count, legend order, paired
+differences, the table's statistics and times, the CLI on fake run folders (tests/test_results.write_run), and
+the toy figure from real toy runs."""
 
 import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from benchmark.data.toy2d import bimodal
+from benchmark.outputs import area_under_curve
 from benchmark.runner import run_experiment
 from benchmark.toy_grid import FILE_NAME
 from plots.cli import main
-from plots.curves import Curves, choose_bon, paired_difference
-from plots.intervals import t_interval
-from plots.loading import Run, find_runs, group_runs
+from plots.curves import Curves, choose_bon, choose_metrics, paired_difference
+from plots.figures import curves_figure, legend_label, row_major
+from plots.intervals import band_interval, default_band, t_interval
+from plots.loading import final_rows, read_runs
+from plots.render import pyplot
 from plots.style import COLOURS, colour
-from plots.tables import TO_TARGET, run_statistics, summary_rows
+from plots.tables import TO_TARGET, summary_table, to_markdown
+from tests.test_results import write_run
 
 
 def test_t_interval_matches_scipy_columnwise():
@@ -44,35 +50,124 @@ def test_t_interval_covers_the_mean_95_percent_of_the_time_with_5_seeds():
     assert np.mean(np.abs(samples.mean(axis=0) - 3.0) <= z_half) < 0.9
 
 
-def fake_run(selector: str, seed: int, spearman: list[float], n_labels: list[int] | None = None, **config) -> Run:
-    n_labels = n_labels or [10 * (i + 1) for i in range(len(spearman))]
-    metrics = [{"n_labels": n, "spearman": s, "one_minus_spearman": 1 - s, "bon/5": s, "bon/10": 2 * s}
-               for n, s in zip(n_labels, spearman, strict=True)]
-    timings = [{"round": i, "selection_seconds": 0.1 * i} for i in range(len(spearman))]
-    flat = {"seed": seed, "selector.name": selector, "output_root": f"/somewhere/{seed}", **config}
-    return Run(Path(f"/{selector}/{seed}"), flat, {"selector": selector, "rounds": len(spearman) - 1}, metrics,
-               timings)
+def fake_sweep(root: Path, seeds: int, selectors: tuple[str, ...] = ("random", "dopt"), **kwargs) -> Path:
+    """Runs whose final Spearman is ordered like ``selectors`` (last best), seed noise 0.01 per seed."""
+    for rank, selector in enumerate(selectors):
+        for seed in range(seeds):
+            write_run(root, selector, seed, [0.5, 0.6 + 0.1 * rank + 0.01 * seed], **kwargs)
+    return root
 
 
-def test_settings_are_named_by_the_keys_that_vary_and_determine_the_rest():
-    runs = [
-        fake_run(sel, seed, [0.5, 0.6], **{"model.name": m, "model.dim": d, "dataset.dim": d, "batch.name": b,
-                                           "batch.size": size})
-        for sel in ("random", "dopt") for seed in (0, 1) for m, d in (("gemma7b", 3072), ("gemma2b", 2048))
-        for b, size in (("b1000", 1000), ("b125", 125))
-    ]
-    settings = group_runs(runs)
-    assert [s.label for s in settings] == ["gemma2b, b125", "gemma2b, b1000", "gemma7b, b125", "gemma7b, b1000"]
-    assert all(sorted(s.lines) == ["dopt", "random"] and all(len(v) == 2 for v in s.lines.values())
-               for s in settings)
+def test_band_defaults_by_seed_count_and_is_named_in_the_title(tmp_path, caplog):
+    expected = {1: ("none", "no band"), 2: ("se", "±1 standard error"), 4: ("se", "±1 standard error"),
+                5: ("ci", "95% Student-t interval")}
+    for seeds, (band, words) in expected.items():
+        assert default_band(seeds) == band
+        frame = read_runs([fake_sweep(tmp_path / str(seeds), seeds)])
+        figure = curves_figure(frame, choose_metrics(["spearman"], "bon/10", frame))
+        title = figure._suptitle.get_text()
+        assert words in title and f"n = {seeds}" in title
+        assert ("not reliable" in title) == (seeds < 3)
+        pyplot().close(figure)
+    assert "only 2 seed(s)" in caplog.text
+    # an explicit band wins, and a 2-seed ci band is 12.7 standard errors wide
+    frame = read_runs([tmp_path / "2"])
+    title = curves_figure(frame, choose_metrics(["spearman"], "bon/10", frame), band="ci")._suptitle.get_text()
+    assert "95% Student-t interval" in title
+    values = np.array([[0.0], [1.0]])
+    assert float(band_interval(values, "ci").half_width[0]) == pytest.approx(12.7062 * 0.5, rel=1e-4)
+    assert float(band_interval(values, "se").half_width[0]) == pytest.approx(0.5)
+    assert np.isnan(band_interval(values, "none").low).all()
 
 
-def test_numeric_keys_and_selector_variants_get_readable_labels():
-    runs = [fake_run("dopt", 0, [0.5], **{"reward_model.width": w, "selector.eps": e}) for w in (256, 32)
-            for e in (1e-6, 1e-3)]
-    settings = group_runs(runs)
-    assert [s.label for s in settings] == ["width=32", "width=256"]
-    assert sorted(settings[0].lines) == ["dopt, eps=0.001", "dopt, eps=1e-06"]
+def test_legend_is_best_first_and_delta_rows_say_which_side_is_better(tmp_path):
+    frame = read_runs([fake_sweep(tmp_path, 3, ("random", "dopt", "bald"))])  # bald best, random worst
+    figure = curves_figure(frame, choose_metrics(["spearman", "bon"], "bon/10", frame), paired=True)
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert legend == ["BALD", "D-opt", "random"]
+    # matplotlib fills legend columns first: 5 entries in 4 columns are passed as 0, 4, 1, 2, 3 to read 0-4 by row
+    assert row_major(list("01234"), 4) == list("04123") and row_major(list("0123456"), 3) == list("0361425")
+    labels = [axis.get_ylabel() for axis in figure.axes if axis.get_ylabel()]
+    assert "below 0 = better than random" in labels[2] and "above 0 = better" in labels[3]
+    assert "lower is better" in labels[0] and "higher is better" in labels[1]
+
+
+def test_table_statistics_labels_to_target_and_paired_deltas(tmp_path):
+    for seed in range(3):
+        write_run(tmp_path, "random", seed, [0.5, 0.6 + 0.01 * seed], selection_seconds=[0, 0.01 * (seed + 1)])
+        write_run(tmp_path, "dopt", seed, [0.5, 0.8 + 0.02 * seed], selection_seconds=[0, 0.5 + 1.5 * seed])
+    table = summary_table(read_runs([tmp_path]), "bon/10").set_index("selector")
+    assert table.loc["dopt", "rank"] == 1 and table.loc["random", "rank"] == 2
+    assert table.loc["random", "target_spearman"] == pytest.approx(0.61)  # random's final mean Spearman
+    assert table.loc["dopt", f"{TO_TARGET}_reached"] == 3 and table.loc["random", f"{TO_TARGET}_reached"] == 2
+    assert table.loc["dopt", f"{TO_TARGET}_mean"] == 20 and np.isnan(table.loc["random", f"{TO_TARGET}_mean"])
+    finals = np.array([0.2, 0.18, 0.16]) - np.array([0.4, 0.39, 0.38])
+    low, high = stats.t.interval(0.95, 2, loc=finals.mean(), scale=stats.sem(finals))
+    assert table.loc["dopt", "delta_final_one_minus_spearman_mean"] == pytest.approx(-0.21)
+    assert table.loc["dopt", "delta_final_one_minus_spearman_low"] == pytest.approx(low)
+    assert table.loc["dopt", "delta_final_one_minus_spearman_high"] == pytest.approx(high)
+    aucs = [area_under_curve([10, 20], [0.5, 0.2 - 0.02 * seed]) for seed in range(3)]
+    assert table.loc["dopt", "auc_one_minus_spearman_mean"] == pytest.approx(np.mean(aucs))
+    assert np.isnan(table.loc["random", "delta_final_one_minus_spearman_mean"])
+    # selection seconds per round over rounds > 0: dopt's runs average 0.5, 2.0 and 3.5 s
+    assert table.loc["dopt", ["selection_seconds_median", "selection_seconds_min", "selection_seconds_max"]
+                     ].tolist() == pytest.approx([2.0, 0.5, 3.5])
+
+
+def test_no_timing_interval_is_negative(tmp_path):
+    """Skewed selection times: mean ± t half-width would go below 0; median and range never do."""
+    for seed, seconds in enumerate([0.001, 0.001, 0.002, 5.0]):
+        write_run(tmp_path, "dopt", seed, [0.5, 0.6], selection_seconds=[0, seconds])
+    frame = read_runs([tmp_path])
+    assert float(t_interval(final_rows(frame)["selection_seconds"].to_numpy()).low) < 0  # what is avoided
+    table = summary_table(frame, "bon/10")
+    assert (table.filter(like="selection_seconds").to_numpy() >= 0).all()
+    assert "| 0.0015 (0.001–5) |" in to_markdown(table, "bon/10")
+
+
+def test_bon_size_defaults_to_the_largest_shared_and_names_the_others(tmp_path):
+    frame = read_runs([fake_sweep(tmp_path, 1)])
+    assert choose_bon(frame, None) == "bon/10"
+    with pytest.raises(Exception, match=r"available: \[5, 10\]"):
+        choose_bon(frame, 50)
+
+
+def test_plot_cli_writes_the_tidy_rows_and_accepts_null_metrics(tmp_path, capsys):
+    sweep = fake_sweep(tmp_path / "sweep", 3, ("random", "dopt", "bald"))
+    write_run(sweep, "entropy", 0, [0.5, None])  # an undefined metric is null in metrics.jsonl
+    main([str(sweep), "--out", str(tmp_path / "out"), "--paired", "--selectors", "random,dopt,entropy",
+          "--metrics", "spearman,bon,fisher_logdet"])
+    rows = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert rows["run"].nunique() == 7 and set(rows["selector"]) == {"random", "dopt", "entropy"}
+    assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == len(rows) == 14
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert summary.set_index("selector").loc["entropy", "final_one_minus_spearman_mean"] != 0  # NaN, not 0
+    assert np.isnan(summary.set_index("selector").loc["entropy", "final_one_minus_spearman_mean"])
+    assert (tmp_path / "out" / "curves.png").stat().st_size > 10_000
+    assert "7 runs, 1 setting(s), 3 selector(s)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([str(sweep), "--out", str(tmp_path / "out"), "--selectors", "nope"])
+    assert "available: bald,dopt,entropy,random" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(sweep), "--out", str(tmp_path / "out"), "--metrics", "spearman,nope"])
+    assert "--metrics nope" in capsys.readouterr().err
+
+
+def test_runs_resumed_onto_changed_inputs_are_marked(tmp_path, caplog):
+    fake_sweep(tmp_path, 2)
+    write_run(tmp_path, "bald", 0, [0.5, 0.7], allow_changed_inputs=True)
+    frame = read_runs([tmp_path])
+    assert "resumed onto changed inputs" in caplog.text
+    markdown = to_markdown(summary_table(frame, "bon/10"), "bon/10")
+    assert "| bald † |" in markdown and "† = some of its runs" in markdown
+    assert legend_label(frame, "bald") == "BALD †"
+
+
+def test_repeated_runs_are_counted_once(tmp_path, caplog):
+    fake_sweep(tmp_path / "a", 2)
+    fake_sweep(tmp_path / "b", 2)
+    frame = read_runs([tmp_path / "a", tmp_path / "b"])
+    assert frame["run"].nunique() == 4 and caplog.text.count("repeats") == 4
 
 
 def test_paired_difference_uses_shared_seeds_and_points():
@@ -81,29 +176,6 @@ def test_paired_difference_uses_shared_seeds_and_points():
     diff = paired_difference(line, baseline)
     assert diff is not None and diff.seeds == (1, 2) and diff.n_labels.tolist() == [10, 20]
     np.testing.assert_array_equal(diff.values, [[2.0, 3.0], [6.0, 7.0]])
-
-
-def test_table_statistics_labels_to_target_and_paired_deltas():
-    run = fake_run("dopt", 0, [0.5, 0.7, 0.9])
-    numbers = run_statistics(run, "bon/10", target=0.7)
-    assert numbers[TO_TARGET] == 20 and numbers["selection_seconds"] == pytest.approx(0.15)
-    assert np.isnan(run_statistics(run, "bon/10", target=0.95)[TO_TARGET])
-    runs = [fake_run("random", s, [0.5, 0.6 + 0.01 * s]) for s in range(3)]
-    runs += [fake_run("dopt", s, [0.5, 0.8 + 0.02 * s]) for s in range(3)]
-    rows = {row.line: row for row in summary_rows(group_runs(runs), "bon/10")}
-    assert rows["dopt"].rank == 1 and rows["random"].rank == 2
-    assert rows["random"].target == pytest.approx(0.61)  # random's final mean Spearman
-    assert rows["dopt"].reached == 3 and rows["random"].reached == 2
-    delta = rows["dopt"].deltas["final_one_minus_spearman"]
-    assert delta is not None and float(delta.mean) == pytest.approx(-0.21)
-    assert rows["random"].deltas["final_one_minus_spearman"] is None
-
-
-def test_bon_size_defaults_to_the_largest_shared_and_names_the_others():
-    runs = [fake_run("random", 0, [0.5])]
-    assert choose_bon(runs, None) == "bon/10"
-    with pytest.raises(Exception, match=r"available: \[5, 10\]"):
-        choose_bon(runs, 50)
 
 
 def test_selector_colours_are_fixed_and_distinct():
@@ -155,4 +227,4 @@ def test_unfinished_runs_are_left_out_and_no_runs_is_an_error(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "no finished runs" in capsys.readouterr().err
     with pytest.raises(Exception, match="does not exist"):
-        find_runs([tmp_path / "missing"])
+        read_runs([tmp_path / "missing"])

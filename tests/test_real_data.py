@@ -9,6 +9,7 @@ import pytest
 from numpy.lib.format import open_memmap
 
 from benchmark.config import instantiate_checked
+from benchmark.data import synthetic
 from benchmark.data.files import split_paths
 from benchmark.data.validate import check_finite
 from benchmark.errors import UserError
@@ -83,7 +84,7 @@ def test_a_40000_x_10_x_2048_file_is_not_read_into_memory(tmp_path, load):
     for split, shape in (("train", (40000, 10, 2048)), ("test", (4, 5, 2048))):
         embd_path, reward_path = paths(tmp_path, split)
         open_memmap(embd_path, mode="w+", dtype="float16", shape=shape).flush()
-        np.save(reward_path, np.zeros((*shape[:2], 1), dtype="float32"))
+        np.save(reward_path, np.arange(shape[0] * shape[1], dtype="float32").reshape(*shape[:2], 1))
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # reset the peak-RSS counter
     before = status_mb("VmRSS")
@@ -122,6 +123,18 @@ def _truncate(root: Path) -> None:
     embd_path.write_bytes(data[: len(data) // 2])
 
 
+def _constant_test_prompts(root: Path) -> None:
+    """Rewards differ between test prompts but not within any: nothing to rank."""
+    _save(paths(root, "test")[1], np.repeat(np.arange(3, dtype="float32"), 4).reshape(3, 4, 1))
+
+
+def _absurd_reward(root: Path) -> None:
+    _, reward_path = paths(root, "train")
+    array = np.load(reward_path)
+    array[4, 2, 0] = -3e7
+    _save(reward_path, array)
+
+
 #: (case, how to break a valid folder, the error expected) — one line each, naming the file and the fix.
 BAD_INPUTS: list[tuple[str, Callable[[Path], None], str]] = [
     ("missing file", lambda r: paths(r, "train")[0].unlink(),
@@ -147,6 +160,13 @@ BAD_INPUTS: list[tuple[str, Callable[[Path], None], str]] = [
      r"embd_g_e_t_train\.npy has K=1 response per prompt; comparisons need K >= 2"),
     ("train/test dims differ", lambda r: _save(paths(r, "test")[0], np.zeros((3, 4, 5), "float32")),
      r"embd_g_e_t_train\.npy has dim 8 but .*embd_g_e_t_test\.npy has dim 5; train and test"),
+    ("constant train rewards", lambda r: _save(paths(r, "train")[1], np.full((6, 3, 1), 0.5, "float32")),
+     r"reward_g_e_t_train\.npy has the same golden reward \(0\.5\) for every train response, so there is nothing "
+     r"to learn; fix or rebuild the file"),
+    ("every test prompt constant", _constant_test_prompts,
+     r"reward_g_e_t_test\.npy: every test prompt's responses have equal golden rewards, so no metric can rank them"),
+    ("absurd reward", _absurd_reward,
+     r"reward_g_e_t_train\.npy has a golden reward of -3e\+07 at \(prompt, response\) \(4, 2\), beyond ±1e\+06"),
 ]
 
 
@@ -189,3 +209,11 @@ def test_finiteness_scan_counts_across_chunks(tmp_path, dtype):
         check_finite(np.load(path, mmap_mode="r"), path, chunk_bytes=16)
     np.save(path, np.full((5, 7, 3), 65504, dtype=dtype))  # the largest float16: finite
     check_finite(np.load(path, mmap_mode="r"), path, chunk_bytes=16)
+
+
+def test_generated_data_gets_the_same_reward_checks(tmp_path, monkeypatch):
+    monkeypatch.setattr(synthetic.SyntheticWorld, "reward", lambda self, embeddings: np.zeros(embeddings.shape[:-1]))
+    with pytest.raises(UserError, match=r"^the synthetic dataset \(seed=3\) has the same golden reward \(0\) for every "
+                                        r"train response, so there is nothing to learn; change dataset\.seed"):
+        synthetic.load_synthetic(dim=8, train_prompts=6, test_prompts=2, prompt_rank=2, response_rank=2, seed=3,
+                                 cache_dir=str(tmp_path))

@@ -17,6 +17,7 @@ from benchmark.errors import UserError
 from benchmark.experiment import resumed_config
 from benchmark.outputs import RunFolder
 from benchmark.runner import run_experiment
+from benchmark.spec import result_yaml
 from tests.conftest import TINY, compose_config
 
 #: Four rounds, so a subprocess can be killed part-way through; warm_start makes the next round train from
@@ -84,10 +85,10 @@ def test_crash_after_metrics_before_checkpoint_resumes_via_resume_path(reference
         run_experiment(compose_config(*LONG), run_dir)
     monkeypatch.setattr(checkpoint, "save", save)
     failed = json.loads((run_dir / "summary.json").read_text())
-    assert failed["status"] == "failed" and failed["failed_round"] == 2
+    assert failed["status"] == "interrupted" and failed["failed_round"] == 2
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 3
 
-    with pytest.raises(UserError, match=r"holds an unfinished run with a different config.*overwrite=true"):
+    with pytest.raises(UserError, match=r"holds an unfinished run whose config differs in seed; pass overwrite=true"):
         run_experiment(compose_config(*LONG, "seed=1"), run_dir)
     (run_dir / "selections" / ".round_002.npz.x1y2.tmp").write_bytes(b"half a file")
     cfg, resumed_dir = resumed_config(compose_config(f"resume={run_dir}"), [f"resume={run_dir}"])
@@ -99,17 +100,18 @@ def test_crash_after_metrics_before_checkpoint_resumes_via_resume_path(reference
 def test_resume_path_refuses_overrides_that_change_results(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "config.yaml").write_text("seed: 7\n")
+    (run_dir / "config.yaml").write_text(result_yaml(compose_config("seed=7")))
     with pytest.raises(UserError, match=r"drop selector=random"):
         resumed_config(compose_config(f"resume={run_dir}"), [f"resume={run_dir}", "logger=none", "selector=random"])
     cfg, _ = resumed_config(compose_config(f"resume={run_dir}", "logger=wandb"), [f"resume={run_dir}", "logger=wandb"])
-    assert cfg.seed == 7 and cfg.logger.name == "wandb" and cfg.resume == str(run_dir)
+    assert cfg.seed == 7 and cfg.logger.mode == "offline" and cfg.resume == str(run_dir)
 
 
 def test_finished_run_is_redone_only_with_overwrite(reference, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(reference, run_dir)
-    with pytest.raises(UserError, match=r"holds a finished run with a different config.*overwrite=true"):
+    refusal = r"holds a finished run whose config differs in budget, reward_model\.warm_start; pass overwrite=true"
+    with pytest.raises(UserError, match=refusal):
         run_experiment(compose_config("budget=40"), run_dir)
     assert (run_dir / "metrics.jsonl").read_bytes() == (reference / "metrics.jsonl").read_bytes()
     finished = (run_dir / "summary.json").read_text()

@@ -3,10 +3,11 @@
 import numpy as np
 import torch
 
+from benchmark.perf.selectors import reference_sensitivities
 from benchmark.pools import CandidatePool
 from benchmark.runner import run_experiment
 from benchmark.selectors import CoresetSelector, SelectionContext
-from benchmark.selectors.coreset import lr_sensitivities
+from benchmark.selectors.coreset import kmeans, lr_sensitivities
 
 
 def test_sensitivities_follow_the_formula():
@@ -20,7 +21,8 @@ def test_sensitivities_follow_the_formula():
         for j in range(3):
             total += np.sum(assignments == j) * np.exp(-radius * np.linalg.norm(x - centers[j]))
         expected.append(len(data) / total)
-    np.testing.assert_allclose(lr_sensitivities(data, centers, assignments, radius), expected, rtol=1e-12)
+    as_tensors = torch.as_tensor(data), torch.as_tensor(centers), torch.as_tensor(assignments)
+    np.testing.assert_allclose(lr_sensitivities(*as_tensors, radius).numpy(), expected, rtol=1e-12)
 
 
 def clustered_context(sizes=(150, 40, 10), seed=0) -> SelectionContext:
@@ -64,3 +66,14 @@ def test_reference_draws_repeat_pairs_and_the_loop_labels_each_repeat(make_confi
     assert run_experiment(cfg, run_dir)["final"]["n_labels"] == 170
     pairs = np.load(run_dir / "selections" / "round_001.npz")["pairs"]
     assert len(pairs) == 150 and len(np.unique(pairs, axis=0)) < 150
+
+
+def test_sensitivities_match_the_authors_formula_given_the_same_centres():
+    # The benchmark's re-implementation of the authors' rule (scikit-learn distances, float32 data) is the reference.
+    rng = np.random.default_rng(3)
+    data = torch.as_tensor(rng.normal(size=(300, 8)) + 4 * (rng.random((300, 1)) < 0.3), dtype=torch.float32)
+    centres, assignments = kmeans(data, 5, rng)
+    ours = lr_sensitivities(data, centres, assignments, 0.7).numpy()
+    theirs = reference_sensitivities(data.numpy(), centres.numpy(), assignments.numpy(), 0.7)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert len(np.unique(assignments.numpy())) > 1

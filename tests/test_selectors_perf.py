@@ -1,14 +1,26 @@
-"""The selector benchmark script runs end to end at tiny sizes and ends with the speedup line."""
+"""The selector benchmark script runs end to end at tiny sizes: a row per selector YAML and the speedup lines."""
 
 import re
+
+import pytest
 
 from benchmark.perf import selectors
 
 
-def test_quick_benchmark_prints_the_table_and_the_speedup(capsys):
+def test_quick_benchmark_prints_every_selector_and_the_speedups(capsys):
     selectors.main(["--quick"])
     lines = capsys.readouterr().out.strip().splitlines()
-    for name in ("dopt", "greedy_dopt", "bald", "batchbald", "coreset", "maxdiff", "reference dopt"):
+    for name in [*selectors.yaml_names(), "bald_ensemble", "reference dopt", "reference coreset"]:
         assert any(line.startswith(name + " ") for line in lines), name
     assert any("greedy_dopt past_aware=true" in line for line in lines)
-    assert re.fullmatch(r"dopt speedup vs autograd reference \(N=600, h=16\): \d+×", lines[-1])
+    assert re.fullmatch(r"dopt speedup vs autograd reference \(N=200, h=8\): \d+×", lines[-3])
+    assert re.fullmatch(r"dopt speedup vs autograd reference \(N=600, h=16\): \d+×", lines[-2])
+    assert re.fullmatch(r"coreset speedup vs reference \(N=600, h=16\): \d+\.\d×", lines[-1])
+
+
+def test_only_times_the_named_rows_and_rejects_unknown_ones(capsys):
+    selectors.main(["--quick", "--only", "dopt,bald_ensemble"])
+    rows = [line.split()[0] for line in capsys.readouterr().out.strip().splitlines()[2:]]
+    assert rows == ["dopt", "bald_ensemble"]
+    with pytest.raises(SystemExit):
+        selectors.main(["--quick", "--only", "nope"])

@@ -1,4 +1,13 @@
-"""Every selector, built from its YAML, returns n valid, distinct pool rows in both setups."""
+"""Every selector config in conf/selector/, built from its YAML, returns n valid, distinct pool rows in both setups.
+
+Selectors are enumerated from the folder, so a new YAML gets these tests without an edit here. Rules are
+generic: a config with a ``posterior`` key is also run with the ensemble posterior; a selector may refuse
+the implicit all-pairs pool (with a UserError that names it and the fix) or must select from it correctly;
+rows may repeat only when the selector says ``allows_repeats``.
+"""
+
+import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -11,28 +20,43 @@ from omegaconf import OmegaConf
 from benchmark.config import Pairing, instantiate_checked
 from benchmark.errors import UserError
 from benchmark.paths import CONF_DIR
-from benchmark.pools import CandidatePool, build_pool, pair_keys
+from benchmark.pools import build_pool, pair_keys
 from benchmark.selectors import SelectionContext
 
-NAMES = ["random", "entropy", "maxdiff", "dopt", "pastaware_dopt", "xtx", "greedy_dopt", "bald", "batchbald", "coreset"]
-NEW = ["maxdiff", "greedy_dopt", "bald", "batchbald", "coreset"]
+NAMES = sorted(path.stem for path in (CONF_DIR / "selector").glob("*.yaml"))
 PROMPTS, K, H = 40, 5, 6
+#: A posterior small enough for property tests (the ensemble fits one ridge head per sample).
+ENSEMBLE = {"posterior": "ensemble", "samples": 4}
+
+
+def yaml_node(name: str):
+    return OmegaConf.load(CONF_DIR / "selector" / f"{name}.yaml")
 
 
 def build(name: str, **overrides):
-    node = OmegaConf.load(CONF_DIR / "selector" / f"{name}.yaml")
-    return instantiate_checked(OmegaConf.merge(node, overrides), "selector")
+    return instantiate_checked(OmegaConf.merge(yaml_node(name), overrides), "selector")
 
 
-def random_context(seed: int, pairing: Pairing) -> tuple[SelectionContext, np.ndarray]:
+VARIANTS = [pytest.param(name, {}, id=name) for name in NAMES] + [
+    pytest.param(name, ENSEMBLE, id=f"{name}-ensemble") for name in NAMES if "posterior" in yaml_node(name)
+]
+
+
+def random_context(seed: int, pairing: Pairing, implicit: bool = False) -> tuple[SelectionContext, np.ndarray]:
+    """A pool of 8 random prompts (implicit: every cross-prompt pair, listed nowhere) and 12 labelled pairs among
+    6 prompts, 3 of them the pool's, so some labelled pairs fall in the pool's pair space and must be left out."""
     rng = np.random.default_rng(seed)
     total = PROMPTS * K
     phi = torch.as_tensor(rng.normal(size=(total, H)), dtype=torch.float32)
-    labelled = build_pool(np.sort(rng.choice(PROMPTS, 6, replace=False)), K, pairing, 12, np.zeros(0, np.int64),
-                          total, rng)
+    order = rng.permutation(PROMPTS)
+    prompts, labelled_prompts = np.sort(order[:8]), np.sort(order[5:11])
+    labelled = build_pool(labelled_prompts, K, pairing, 12, np.zeros(0, np.int64), total, rng)
     pairs = labelled.global_pairs(np.arange(len(labelled)))
     keys = np.sort(pair_keys(pairs[:, 0], pairs[:, 1], total))
-    pool = build_pool(np.sort(rng.choice(PROMPTS, 8, replace=False)), K, pairing, 60, keys, total, rng)
+    if implicit:
+        pool = build_pool(prompts, K, Pairing.cross_prompt, None, keys, total, rng, implicit_min_pairs=1)
+    else:
+        pool = build_pool(prompts, K, pairing, 60, keys, total, rng)
     return SelectionContext(
         pool=pool, features=phi[torch.as_tensor(pool.response_ids)],
         head=torch.as_tensor(rng.normal(size=H) / 2, dtype=torch.float32),
@@ -41,43 +65,67 @@ def random_context(seed: int, pairing: Pairing) -> tuple[SelectionContext, np.nd
     ), keys
 
 
-@pytest.mark.parametrize("name", [*NAMES, "bald_ensemble"])
-@settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 2**16), pairing=st.sampled_from(list(Pairing)), fraction=st.floats(0.01, 1.0))
-def test_rows_are_valid_distinct_and_unlabelled(name, seed, pairing, fraction):
-    selector = build("bald", posterior="ensemble", samples=4) if name == "bald_ensemble" else build(name)
-    context, labelled_keys = random_context(seed, pairing)
-    n = max(1, int(fraction * len(context.pool)))
-    rows = np.asarray(selector.select(context, n))
+def assert_valid(rows: object, n: int, context: SelectionContext, labelled_keys: np.ndarray, repeats: bool) -> None:
+    rows = np.asarray(rows)
     assert rows.shape == (n,) and rows.dtype.kind == "i"
     assert rows.min() >= 0 and rows.max() < len(context.pool)
-    assert len(np.unique(rows)) == n
+    assert repeats or len(np.unique(rows)) == n
+    assert not context.pool.is_excluded(rows).any()
     pairs = context.pool.global_pairs(rows)
     assert not np.isin(pair_keys(pairs[:, 0], pairs[:, 1], PROMPTS * K), labelled_keys).any()
 
 
-def test_selection_is_deterministic_given_the_rng():
-    for name in NAMES:
-        first, _ = random_context(3, Pairing.cross_prompt)
-        again, _ = random_context(3, Pairing.cross_prompt)
-        np.testing.assert_array_equal(build(name).select(first, 10), build(name).select(again, 10), err_msg=name)
+@pytest.mark.parametrize(("name", "overrides"), VARIANTS)
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), pairing=st.sampled_from(list(Pairing)), fraction=st.floats(0.01, 1.0))
+def test_rows_are_valid_distinct_and_unlabelled(name, overrides, seed, pairing, fraction):
+    selector = build(name, **overrides)
+    context, labelled_keys = random_context(seed, pairing)
+    n = max(1, int(fraction * len(context.pool)))
+    assert_valid(selector.select(context, n), n, context, labelled_keys, selector.allows_repeats)
 
 
-@pytest.mark.parametrize("name", NEW)
-def test_new_selectors_refuse_the_implicit_pool(name):
-    context, _ = random_context(0, Pairing.cross_prompt)
-    empty = np.zeros(0, dtype=np.int64)
-    context.pool = CandidatePool(context.pool.response_ids, empty, empty, K, implicit=True)
-    with pytest.raises(UserError, match=name):
-        build(name).select(context, 5)
+@pytest.mark.parametrize(("name", "overrides"), VARIANTS)
+def test_selection_is_deterministic_given_the_rng(name, overrides):
+    first, _ = random_context(3, Pairing.cross_prompt)
+    again, _ = random_context(3, Pairing.cross_prompt)
+    selector, twin = build(name, **overrides), build(name, **overrides)
+    np.testing.assert_array_equal(selector.select(first, 10), twin.select(again, 10))
 
 
-def test_every_yaml_parameter_is_commented_and_the_target_imports():
-    for name in NEW:
-        text = (CONF_DIR / "selector" / f"{name}.yaml").read_text()
-        node = OmegaConf.create(text)
-        get_object(node._target_)
-        assert node.name == name
-        for key in set(node) - {"_target_", "name"}:
-            line = next(line for line in text.splitlines() if line.startswith(f"{key}:"))
-            assert "#" in line, f"{name}.yaml: {key} has no comment"
+@pytest.mark.parametrize("name", NAMES)
+def test_the_implicit_pool_is_refused_clearly_or_served_correctly(name):
+    context, labelled_keys = random_context(0, Pairing.cross_prompt, implicit=True)
+    assert context.pool.implicit and len(context.pool.excluded) > 0
+    selector = build(name)
+    try:
+        rows = selector.select(context, 100)
+    except UserError as err:
+        assert re.search(rf"{name}|explicit candidate pool", str(err)) and "candidates_per_round" in str(err)
+        return
+    assert_valid(rows, 100, context, labelled_keys, selector.allows_repeats)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_yaml_parameter_is_commented_and_the_target_imports(name):
+    text = (CONF_DIR / "selector" / f"{name}.yaml").read_text()
+    node = OmegaConf.create(text)
+    get_object(node._target_)
+    for key in set(node) - {"_target_", "name"}:
+        line = next(line for line in text.splitlines() if line.startswith(f"{key}:"))
+        assert "#" in line, f"{name}.yaml: {key} has no comment"
+
+
+def test_labelled_features_handed_in_replace_featurize():
+    context, _ = random_context(1, Pairing.in_prompt)
+    expected = context.labelled_differences
+    ids = np.unique(context.labelled_pairs)
+
+    def refuse(ids: np.ndarray) -> torch.Tensor:
+        raise AssertionError("featurize must not run when labelled_features are given")
+
+    given = dataclasses.replace(context, featurize=refuse, labelled_features=context.featurize(ids))
+    torch.testing.assert_close(given.labelled_differences, expected, rtol=0, atol=0)
+    short = dataclasses.replace(context, featurize=refuse, labelled_features=context.featurize(ids[1:]))
+    with pytest.raises(ValueError, match="labelled_features"):
+        _ = short.labelled_differences

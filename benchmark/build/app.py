@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from benchmark.build.workdir import WorkDir
 from benchmark.errors import UserError
-from benchmark.paths import CONF_DIR
+from benchmark.paths import BUILD_CONF_DIR
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _missing_keys(tree: dict, prefix: str = "") -> list[str]:
     return keys
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR / "build"), config_name="config")
+@hydra.main(version_base="1.3", config_path=str(BUILD_CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
     try:
         build(cfg)

@@ -1,7 +1,7 @@
 """Stage (d): one embedding per response, the last layer's hidden state at its last real token.
 
 The authors read position −1 of a ``padding="max_length"`` batch, which is a pad token whenever the
-tokenizer pads on the right (facts.md §3.5). Here the last real token is found from the attention
+tokenizer pads on the right (docs/method.md §1.2). Here the last real token is found from the attention
 mask and position ids count real tokens only, so left- and right-padding tokenizers give the same
 vector. The base model (``AutoModel``) is used: its last hidden state is what a classification
 wrapper's ``hidden_states[-1]`` holds, without loading an untrained head.

@@ -1,7 +1,7 @@
 """Stage (a): prompts from a Hugging Face dataset or local json/parquet files.
 
 HH-RLHF rows hold whole dialogues; the prompt is the ``chosen`` text up to and including its last
-"\\n\\nAssistant:", the cue the policy continues from (facts.md §3.1). Prompts longer than
+"\\n\\nAssistant:", the cue the policy continues from (docs/method.md §1.1). Prompts longer than
 ``max_tokens`` tokens of the generator's tokenizer are skipped, as in the authors' code.
 """
 

@@ -1,7 +1,7 @@
 """Stage (c): the golden reward of each response, from a sequence-classification reward model.
 
 The input is prompt + response as one string, truncated to ``max_length`` tokens, and the score is the
-model's single logit (facts.md §3.4). Right padding: the classifier finds the last real token itself.
+model's single logit (docs/method.md §1.2). Right padding: the classifier finds the last real token itself.
 """
 
 from typing import Any

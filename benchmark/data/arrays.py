@@ -34,9 +34,13 @@ class PreferenceData:
         return self.train_embeddings.shape[2]
 
     def response_embeddings(self, ids: np.ndarray) -> np.ndarray:
-        """Float32 embeddings of train responses by flat id, reading only those rows of a memmap."""
-        flat = self.train_embeddings.reshape(-1, self.dim)
+        """Float32 embeddings of train responses by flat id, reading only those rows of a memmap.
+
+        Indexes (prompt, response) rather than a flat ``reshape(-1, D)`` view, which for a file that is not
+        C-ordered would be a copy of the whole array on every call.
+        """
         order = np.argsort(ids, kind="stable")
+        prompts, responses = np.divmod(ids[order], self.responses_per_prompt)
         rows = np.empty((len(ids), self.dim), dtype=np.float32)
-        rows[order] = flat[ids[order]]
+        rows[order] = self.train_embeddings[prompts, responses]
         return rows

@@ -11,7 +11,8 @@ import numpy as np
 
 from benchmark.data.arrays import PreferenceData
 from benchmark.data.files import SPLITS, split_paths
-from benchmark.data.validate import check_same_dim, open_checked
+from benchmark.data.layout import c_ordered
+from benchmark.data.validate import check_rewards, check_same_dim, open_checked
 from benchmark.errors import UserError
 
 LISTED_FILES = 6
@@ -28,7 +29,8 @@ def load_embeddings(
     """Open and check the train and test files of one (generator, embedder, task) setup.
 
     ``cache_dir`` remembers files that passed the full NaN/inf scan (until they change), so the jobs of a
-    sweep do not each read every value of a multi-GB file.
+    sweep do not each read every value of a multi-GB file, and holds C-ordered copies of Fortran-ordered
+    embedding files (benchmark/data/layout.py).
     """
     parts = {"generator": generator, "embedder": embedder, "task": task}
     for key, value in parts.items():
@@ -39,16 +41,17 @@ def load_embeddings(
             )
     folder = Path(root).expanduser().resolve()
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    paths: dict[str, Path] = {}
-    for split in SPLITS:
-        embd_path, reward_path = split_paths(folder, generator, embedder, task, split)
-        cache = Path(cache_dir).expanduser() if cache_dir else None
+    paths = {split: split_paths(folder, generator, embedder, task, split) for split in SPLITS}
+    cache = Path(cache_dir).expanduser() if cache_dir else None
+    for split, (embd_path, reward_path) in paths.items():
         embeddings, rewards = open_checked(embd_path, reward_path, _missing_hint(folder, split), cache)
         arrays[split] = (embeddings, np.array(rewards[..., 0]))
-        paths[split] = embd_path
-    check_same_dim(arrays["train"][0], arrays["test"][0], paths["train"], paths["test"])
-    files = tuple(p for split in SPLITS for p in split_paths(folder, generator, embedder, task, split))
-    return PreferenceData(name, *arrays["train"], *arrays["test"], files=files)
+    check_same_dim(arrays["train"][0], arrays["test"][0], paths["train"][0], paths["test"][0])
+    check_rewards(arrays["train"][1], arrays["test"][1], str(paths["train"][1]), str(paths["test"][1]),
+                  "fix or rebuild the file")
+    train, test = ((c_ordered(arrays[s][0], paths[s][0], cache), arrays[s][1]) for s in SPLITS)
+    files = tuple(p for split in SPLITS for p in paths[split])
+    return PreferenceData(name, *train, *test, files=files)
 
 
 def _missing_hint(folder: Path, split: str) -> str:

@@ -7,20 +7,27 @@ per-prompt offset that is itself a function of the prompt part, so cross-prompt 
 Arrays are generated in fixed chunks of prompts (deterministic for a seed, whatever the number of
 prompts) and streamed into memory-mapped files in the authors' layout, then cached. A chunk holds at
 most ``CHUNK_VALUES`` values, so generating the paper's 2,000 × 500 × 2,048 test set takes a few hundred
-MB of RAM, not the array's size.
+MB of RAM, not the array's size. Where the cache cannot be written the same values are generated into
+memory instead (the cache is an optimisation, never a failure; benchmark/cache.py).
 """
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from benchmark.cache import unusable
 from benchmark.data.arrays import PreferenceData
-from benchmark.data.files import commit_split, create_split, open_split, split_paths
+from benchmark.data.files import commit_split, create_split, discard_split, open_split, split_paths
+from benchmark.data.validate import check_rewards
 from benchmark.errors import UserError
+from benchmark.memory import Part, check_allocation
+
+log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 2  # 2: chunks capped by CHUNK_VALUES (unchanged data where K·D ≤ 16,384)
 CHUNK_PROMPTS = 1024
@@ -138,36 +145,81 @@ def load_synthetic(
         )
     params = {k: v for k, v in locals().items() if k not in ("name", "cache_dir", "generate")}
     key = hashlib.sha1(json.dumps({**params, "version": GENERATOR_VERSION}, sort_keys=True).encode()).hexdigest()
-    root = Path(cache_dir).expanduser() / f"synthetic-{key[:16]}"
+    cache = Path(cache_dir).expanduser()
+    root = cache / f"synthetic-{key[:16]}"
     world = SyntheticWorld.create(dim, prompt_rank, response_rank, spectrum_decay, interaction, offset_scale, seed)
     shapes = {"train": (train_prompts, train_responses), "test": (test_prompts, test_responses)}
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     files: list[Path] = []
     for split_index, (split, (prompts, responses)) in enumerate(shapes.items(), start=1):
         embd_path, reward_path = split_paths(root, "synthetic", "synthetic", "default", split)
+        fill = _Fill(world, prompts, responses, noise, dtype, seed, split_index)
         if not (embd_path.exists() and reward_path.exists()):
             if not generate:
                 raise UserError(f"{embd_path} is missing and generate=False; ++dataset.generate=true generates it")
-            _write_split(world, embd_path, reward_path, prompts, responses, noise, dtype, seed, split_index)
+            try:
+                _write_split(fill, embd_path, reward_path)
+            except OSError as err:
+                unusable(cache, err)
+                arrays[split] = fill.in_memory(embd_path.name)
+                continue
         arrays[split] = (open_split(embd_path), np.asarray(open_split(reward_path))[..., 0])
         files += [embd_path, reward_path]
+    source = f"the synthetic dataset (seed={seed})"
+    check_rewards(arrays["train"][1], arrays["test"][1], source, source,
+                  "change dataset.seed or the generator's parameters")
     return PreferenceData(name, *arrays["train"], *arrays["test"], files=tuple(files))
 
 
-def _write_split(
-    world: SyntheticWorld, embd_path: Path, reward_path: Path, prompts: int, responses: int,
-    noise: float, dtype: str, seed: int, split_index: int,
-) -> None:
-    dim = world.mean.shape[0]
-    embeddings = create_split(embd_path, (prompts, responses, dim), dtype)
-    rewards = create_split(reward_path, (prompts, responses, 1), "float32")
-    step = max(1, min(CHUNK_PROMPTS, CHUNK_VALUES // (responses * dim)))
-    starts = range(0, prompts, step)
-    for chunk, start in enumerate(tqdm(starts, desc=f"generating {embd_path.name}", disable=len(starts) < 8)):
-        count = min(step, prompts - start)
-        rng = np.random.default_rng(np.random.SeedSequence([seed, split_index, chunk]))
-        block = world.sample(rng, count, responses, noise).astype(dtype)
-        embeddings[start : start + count] = block
-        rewards[start : start + count, :, 0] = world.reward(block)
-    commit_split(embeddings, embd_path)
-    commit_split(rewards, reward_path)
+@dataclass(frozen=True)
+class _Fill:
+    """How to generate one split, chunk by chunk, into any pair of (N, K, D) and (N, K, 1) arrays."""
+
+    world: SyntheticWorld
+    prompts: int
+    responses: int
+    noise: float
+    dtype: str
+    seed: int
+    split_index: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.prompts, self.responses, self.world.mean.shape[0]
+
+    def into(self, embeddings: np.ndarray, rewards: np.ndarray, label: str) -> None:
+        dim = self.shape[2]
+        step = max(1, min(CHUNK_PROMPTS, CHUNK_VALUES // (self.responses * dim)))
+        starts = range(0, self.prompts, step)
+        for chunk, start in enumerate(tqdm(starts, desc=f"generating {label}", disable=len(starts) < 8)):
+            count = min(step, self.prompts - start)
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.split_index, chunk]))
+            block = self.world.sample(rng, count, self.responses, self.noise).astype(self.dtype)
+            embeddings[start : start + count] = block
+            rewards[start : start + count, :, 0] = self.world.reward(block)
+
+    def in_memory(self, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings and rewards (N, K) in RAM: the same values the cached files would hold."""
+        values = int(np.prod(self.shape))
+        check_allocation(Part(f"synthetic {label} generated in memory", values * np.dtype(self.dtype).itemsize,
+                              "make cache_dir (or ARM_BENCH_CACHE) a writable folder", on_device=False))
+        embeddings = np.empty(self.shape, dtype=self.dtype)
+        rewards = np.empty((*self.shape[:2], 1), dtype=np.float32)
+        log.info("generating %s in memory (%.1f MiB), since the cache cannot be written", label,
+                 embeddings.nbytes / 2**20)
+        self.into(embeddings, rewards, label)
+        return embeddings, rewards[..., 0]
+
+
+def _write_split(fill: _Fill, embd_path: Path, reward_path: Path) -> None:
+    """Generate into the cache; on an OSError no partial file is left behind."""
+    try:
+        embeddings = create_split(embd_path, fill.shape, fill.dtype)
+        rewards = create_split(reward_path, (*fill.shape[:2], 1), "float32")
+        fill.into(embeddings, rewards, embd_path.name)
+        commit_split(embeddings, embd_path)
+        commit_split(rewards, reward_path)
+    except OSError:
+        discard_split(embd_path)
+        discard_split(reward_path)
+        raise

@@ -21,7 +21,7 @@ def bimodal(points: np.ndarray) -> np.ndarray:
 
 
 def three_well(points: np.ndarray, scale: float = 5.0) -> np.ndarray:
-    """The authors' toy reward (facts.md §5): the classic three-hole potential, times ``scale``."""
+    """The authors' toy reward (docs/method.md §1.6): the classic three-hole potential, times ``scale``."""
     x, y = points[..., 0], points[..., 1]
     return scale * (
         3 * np.exp(-(x**2) - (y - 1 / 3) ** 2)

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.cache import remembered
 from benchmark.data.files import open_split
 from benchmark.errors import UserError
-from benchmark.provenance import remembered
 
 EMBEDDING_DTYPES = ("float16", "float32")
 REWARD_DTYPES = ("float16", "float32", "float64")
 SCAN_BYTES = 4 << 20
+#: Golden rewards beyond this size are taken for a unit or parsing error (reward models score within ~±100).
+MAX_ABS_REWARD = 1e6
 _EXPONENT_BITS = {2: 0x7C00, 4: 0x7F800000, 8: 0x7FF0000000000000}
 
 
@@ -89,6 +91,32 @@ def check_finite(array: np.ndarray, path: Path, chunk_bytes: int = SCAN_BYTES) -
         raise UserError(
             f"{path} has {bad} NaN/inf values (first at index {index}); rebuild or clean the file "
             "(e.g. drop the affected prompts)"
+        )
+
+
+def check_rewards(train: np.ndarray, test: np.ndarray, train_source: str, test_source: str, fix: str) -> None:
+    """Golden rewards (N, K) a benchmark can learn from and score against: sane sizes, not all equal.
+
+    Constant train rewards give labels that are pure noise (nothing to learn); a test split whose every
+    prompt has equal rewards leaves rank correlation and Best-of-N undefined. ``fix`` says what to do.
+    """
+    for rewards, source in ((train, train_source), (test, test_source)):
+        size = np.abs(rewards)
+        if size.max() > MAX_ABS_REWARD:
+            index = tuple(int(i) for i in np.unravel_index(int(np.argmax(size)), rewards.shape))
+            raise UserError(
+                f"{source} has a golden reward of {float(rewards[index]):.3g} at (prompt, response) {index}, beyond "
+                f"±{MAX_ABS_REWARD:.0e}: likely a unit or parsing error; rescale or fix the rewards ({fix})"
+            )
+    if train.min() == train.max():
+        raise UserError(
+            f"{train_source} has the same golden reward ({float(train.flat[0]):.6g}) for every train response, "
+            f"so there is nothing to learn; {fix}"
+        )
+    if (test.min(axis=1) == test.max(axis=1)).all():
+        raise UserError(
+            f"{test_source}: every test prompt's responses have equal golden rewards, so no metric can rank them; "
+            f"{fix}"
         )
 
 

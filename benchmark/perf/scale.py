@@ -2,10 +2,11 @@
 
 ``python -m benchmark.perf scale`` generates (or reuses, ``--skip-generate``) the synthetic data at the
 paper's shapes (40,000 × 10 train, 2,000 × 500 test, D = 2048, float16) under ``--root``, fills the
-labelled set with random pairs up to ``--labels``, and runs one round of the real loop per setup:
-in-prompt (capped pool) and cross-prompt (the implicit pool of all pairs among the round's 5,000
-responses). Training runs ``--steps`` Adam steps and is extrapolated to the config's steps, labelled
-as such. Evaluation is the same work in both setups, so it is timed once.
+labelled set with random pairs up to ``--labels`` less one batch, and runs one round of the real loop per
+setup: in-prompt (capped pool) and cross-prompt (the implicit pool of all pairs among the round's 5,000
+responses). Training comes first, as at the end of the previous round, so selection reuses its features of
+the labelled responses as the loop does; it runs ``--steps`` Adam steps and is extrapolated to the config's
+steps, labelled as such. Evaluation is the same work in both setups, so it is timed once.
 """
 
 import argparse
@@ -19,12 +20,13 @@ from hydra import compose, initialize_config_dir
 
 from benchmark.config import Pairing, instantiate_checked
 from benchmark.data import PreferenceData
-from benchmark.loop import ActiveLearning, plan_experiment
+from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.paths import CONF_DIR
 from benchmark.perf.memory import status_mb, timed
 from benchmark.pools import pair_space_size, unrank_pairs
-from benchmark.reward_model import build_model, resolve_device
+from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import SelectionContext, Selector
+from benchmark.spec import RunSpec
 
 QUICK = [
     "dataset.train_prompts=400", "dataset.test_prompts=20", "dataset.test_responses=50", "model.dim=32",
@@ -60,7 +62,7 @@ def compose_config(options: argparse.Namespace, setup: str, selector: str) -> An
     if setup == Pairing.cross_prompt.value:
         overrides.append("candidates_per_round=null")
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=overrides)
+        return compose("config", overrides=overrides, return_hydra_config=True)
 
 
 class TimedSelector(Selector):
@@ -78,7 +80,7 @@ class TimedSelector(Selector):
 
 def prefill(loop: ActiveLearning, count: int) -> None:
     """Label ``count`` random pairs of the setup over all train prompts, as if earlier rounds had run."""
-    data, pairing = loop.data, loop.plan.pairing
+    data, pairing = loop.data, loop.spec.pairing
     space = pair_space_size(data.train_prompts, data.responses_per_prompt, pairing)
     index = np.random.default_rng(0).choice(space, size=count, replace=False)
     first, second = unrank_pairs(index, data.train_prompts, data.responses_per_prompt, pairing)
@@ -88,15 +90,20 @@ def prefill(loop: ActiveLearning, count: int) -> None:
 def run_setup(options: argparse.Namespace, setup: str, evaluate: bool, sync: Callable[[], None]) -> list[Row]:
     cfg = compose_config(options, setup, options.selectors[0])
     target_steps, cfg.reward_model.steps = cfg.reward_model.steps, options.steps
-    data: PreferenceData = instantiate_checked(cfg.dataset, "dataset")
-    plan = plan_experiment(cfg, data)
-    loop = ActiveLearning(cfg, data, plan, instantiate_checked(cfg.selector, "selector"))
-    prefill(loop, options.labels - plan.batch_size)
-    rm = cfg.reward_model
-    loop.model = build_model(data.dim, rm.width, rm.layers, 0, loop.device)
+    spec = RunSpec.from_config(cfg)
+    data: PreferenceData = instantiate_checked(spec.dataset, "dataset")
+    check_against_data(spec, data)
+    loop = ActiveLearning(spec, data, instantiate_checked(spec.selector, "selector"))
+    prefill(loop, options.labels - spec.batch_size)
+    # Training ends the previous round, as in the loop, so selection reuses its features of the labelled responses.
+    _, seconds, peak = timed(lambda: loop.retrain(0), sync)
+    rows: list[Row] = [
+        (setup, f"train {options.steps} steps on {len(loop.labelled):,} labels", seconds, peak),
+        (setup, f"train {target_steps} steps: EXTRAPOLATED", seconds / options.steps * target_steps, peak),
+    ]
     pool, seconds, peak = timed(lambda: loop.round_pool(1), sync)
     kind = f"implicit, {len(pool):,} pairs" if pool.implicit else f"{len(pool):,} pairs"
-    rows: list[Row] = [(setup, f"pool ({kind})", seconds, peak)]
+    rows.append((setup, f"pool ({kind})", seconds, peak))
     chosen = None
     for name in options.selectors:
         inner = instantiate_checked(compose_config(options, setup, name).selector, "selector")
@@ -107,9 +114,6 @@ def run_setup(options: argparse.Namespace, setup: str, evaluate: bool, sync: Cal
         chosen = picked if chosen is None else chosen
     _, seconds, peak = timed(lambda: loop.annotate(pool.global_pairs(chosen)), sync)
     rows.append((setup, "annotate", seconds, peak))
-    _, seconds, peak = timed(lambda: loop.retrain(1), sync)
-    rows.append((setup, f"train {options.steps} steps on {len(loop.labelled):,} labels", seconds, peak))
-    rows.append((setup, f"train {target_steps} steps: EXTRAPOLATED", seconds / options.steps * target_steps, peak))
     if evaluate:
         assert loop.model is not None
         _, seconds, peak = timed(lambda: loop.evaluator.evaluate(loop.model, loop.device), sync)

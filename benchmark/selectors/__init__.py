@@ -1,25 +1,37 @@
-"""Selection strategies. Each is one small class with ``select(context, n)`` and one YAML in conf/selector/."""
+"""Selection strategies. Each is one small class with ``select(context, n)`` and one YAML in conf/selector/.
 
-from benchmark.selectors.bald import BALDSelector
-from benchmark.selectors.base import SelectionContext, Selector, top_n
-from benchmark.selectors.batchbald import BatchBALDSelector
-from benchmark.selectors.coreset import CoresetSelector
-from benchmark.selectors.dopt import DOptimalSelector
-from benchmark.selectors.entropy import EntropySelector
-from benchmark.selectors.greedy_dopt import GreedyDOptimalSelector
-from benchmark.selectors.maxdiff import MaxDiffSelector
-from benchmark.selectors.random import RandomSelector
+Names are imported on first use (module ``__getattr__``), so ``import benchmark.selectors.base`` or a run of
+one selector never loads every selector's dependencies; ``from benchmark.selectors import X`` works as usual.
+"""
 
-__all__ = [
-    "BALDSelector",
-    "BatchBALDSelector",
-    "CoresetSelector",
-    "DOptimalSelector",
-    "EntropySelector",
-    "GreedyDOptimalSelector",
-    "MaxDiffSelector",
-    "RandomSelector",
-    "SelectionContext",
-    "Selector",
-    "top_n",
-]
+import importlib
+from typing import Any
+
+#: Public name -> the submodule that defines it.
+_SOURCES = {
+    "BALDSelector": "bald",
+    "BatchBALDSelector": "batchbald",
+    "CoresetSelector": "coreset",
+    "DOptimalSelector": "dopt",
+    "EntropySelector": "entropy",
+    "GreedyDOptimalSelector": "greedy_dopt",
+    "MaxDiffSelector": "maxdiff",
+    "RandomSelector": "random",
+    "SelectionContext": "base",
+    "Selector": "base",
+    "top_n": "ranking",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

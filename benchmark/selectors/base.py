@@ -23,6 +23,10 @@ class SelectionContext:
     ``features`` are the current reward model's last-hidden-layer features φ of the pool's responses
     (R × h), ``head`` its bias-free last layer θ, so θᵀ(φ_a − φ_b) = r̂_a − r̂_b. Selectors combine
     per-response features through the pool's index arrays and never receive per-pair copies.
+
+    Derived quantities are cached per context, so the selector and the batch diagnostics that share one
+    context compute each of them once per round. ``labelled_features`` may hand in φ of the labelled
+    responses when the caller already has them (training's final forward pass computes exactly these).
     """
 
     pool: CandidatePool
@@ -32,6 +36,7 @@ class SelectionContext:
     labels: np.ndarray  # (L,) 1 where the first response won
     featurize: Callable[[np.ndarray], torch.Tensor]  # flat train ids -> φ under the current model
     rng: np.random.Generator  # the selector's own stream
+    labelled_features: torch.Tensor | None = None  # φ of np.unique(labelled_pairs) under the current model
 
     @cached_property
     def rewards(self) -> torch.Tensor:
@@ -60,7 +65,9 @@ class SelectionContext:
         if len(self.labelled_pairs) == 0:
             return self.features.new_zeros((0, self.features.shape[1]))
         ids, inverse = np.unique(self.labelled_pairs, return_inverse=True)
-        phi = self.featurize(ids)
+        phi = self.featurize(ids) if self.labelled_features is None else self.labelled_features
+        if len(phi) != len(ids):
+            raise ValueError(f"labelled_features has {len(phi)} rows for {len(ids)} labelled responses")
         inverse = torch.as_tensor(inverse.reshape(-1, 2), device=phi.device)
         return phi[inverse[:, 0]] - phi[inverse[:, 1]]
 

@@ -1,4 +1,4 @@
-"""D-optimal selection on the last linear layer (the paper's method, facts.md §1.4-1.6).
+"""D-optimal selection on the last linear layer (the paper's method, docs/method.md §4).
 
 Score of pool pair k = ∂ log det M(w) / ∂w_k at w = 1, with
 M(w) = Σ_pool w_k p_k(1−p_k) v_k v_kᵀ + εI (+ the labelled pairs' Fisher for the past-aware variant).
@@ -17,6 +17,7 @@ from benchmark.selectors.fisher import (
     all_pairs_leverage,
     bernoulli_variance,
     difference_gram,
+    laplace_precision,
     pair_gram,
     pair_leverage,
 )
@@ -55,8 +56,7 @@ class DOptimalSelector(Selector):
 
     def information(self, context: SelectionContext) -> torch.Tensor:
         """M = Σ_pool w vvᵀ + εI (+ Σ_labelled p(1−p)vvᵀ), float64."""
-        information = self.pool_information(context)
-        information += self.eps * torch.eye(len(information), dtype=torch.float64, device=information.device)
+        information = laplace_precision(self.pool_information(context), self.eps)
         if self.past_aware and self.weighted:
             information += context.labelled_information
         elif self.past_aware:

@@ -13,11 +13,25 @@ from benchmark.selectors.allpairs import BlockScores, blocks, fill_invalid_
 
 CHUNK_PAIRS = 8192
 
+#: λ of the Gaussian prior on the last layer, N(0, λ⁻¹I): the ridge of the Laplace posterior's precision and of
+#: the labelled-Fisher log det that the batch diagnostics report.
+PRIOR_PRECISION = 1.0
+
 
 def bernoulli_variance(logits: torch.Tensor) -> torch.Tensor:
     """p(1−p) for p = σ(logit), the weight that favours pairs with uncertain outcomes."""
     p = torch.sigmoid(logits)
     return p * (1 - p)
+
+
+def laplace_precision(information: torch.Tensor, prior_precision: float = PRIOR_PRECISION) -> torch.Tensor:
+    """λI + Fisher information (a new h × h tensor): the precision of θ's Gaussian (Laplace) posterior.
+
+    With λ = ε it is also the D-optimal design matrix, εI being that design's vague prior.
+    """
+    precision = information.clone()
+    precision.diagonal().add_(prior_precision)
+    return precision
 
 
 def pair_gram(

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from benchmark.selectors.base import SelectionContext, Selector, require_explicit_pool
-from benchmark.selectors.fisher import bernoulli_variance, pair_leverage
+from benchmark.selectors.fisher import bernoulli_variance, laplace_precision, pair_leverage
 
 
 class GreedyDOptimalSelector(Selector):
@@ -38,9 +38,10 @@ class GreedyDOptimalSelector(Selector):
 
     def start(self, context: SelectionContext) -> torch.Tensor:
         """M_0 (h × h, float64)."""
+        if self.past_aware:
+            return laplace_precision(context.labelled_information, self.eps)
         h = context.features.shape[1]
-        start = self.eps * torch.eye(h, dtype=torch.float64, device=context.features.device)
-        return start + context.labelled_information if self.past_aware else start
+        return laplace_precision(context.features.new_zeros((h, h), dtype=torch.float64), self.eps)
 
     def design(self, context: SelectionContext, n: int) -> tuple[np.ndarray, torch.Tensor]:
         """The ``n`` rows in pick order and each pick's log-det gain."""

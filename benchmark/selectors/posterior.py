@@ -16,10 +16,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from benchmark import diagnostics
 from benchmark.errors import UserError
 from benchmark.selectors.base import SelectionContext
-from benchmark.selectors.fisher import bernoulli_variance, difference_gram
+from benchmark.selectors.fisher import PRIOR_PRECISION, bernoulli_variance, difference_gram, laplace_precision
 
 PosteriorKind = Literal["laplace", "ensemble"]
 
@@ -41,7 +40,7 @@ class LastLayerPosterior:
             raise ValueError(f"samples must be at least 2, got {samples}")
         self.kind = kind
         self.samples = samples
-        self.prior_precision = diagnostics.PRIOR_PRECISION if prior_precision is None else prior_precision
+        self.prior_precision = PRIOR_PRECISION if prior_precision is None else prior_precision
         if self.prior_precision <= 0:
             raise ValueError(f"prior_precision must be positive, got {self.prior_precision}")
 
@@ -53,8 +52,7 @@ class LastLayerPosterior:
 
     def _laplace(self, context: SelectionContext) -> torch.Tensor:
         h = context.features.shape[1]
-        prior = self.prior_precision * torch.eye(h, dtype=torch.float64, device=context.features.device)
-        precision = context.labelled_information + prior
+        precision = laplace_precision(context.labelled_information, self.prior_precision)
         noise = torch.as_tensor(context.rng.standard_normal((h, self.samples)), device=precision.device)
         # Cov = (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹, so L⁻ᵀ z has the posterior covariance.
         spread = torch.linalg.solve_triangular(torch.linalg.cholesky(precision).T, noise, upper=True)
@@ -80,14 +78,14 @@ def fit_ridge_heads(
     labels (h large, few distinct pairs in a resample), so each member halves its step until f decreases.
     """
     members, h = counts.shape[0], differences.shape[1]
-    ridge = prior_precision * torch.eye(h, dtype=torch.float64, device=differences.device)
     heads = differences.new_zeros((members, h))
     value = ridge_objective(heads, differences, wins, counts, prior_precision)
     for _ in range(NEWTON_STEPS):
         logits = heads @ differences.T
         gradient = (counts * (torch.sigmoid(logits) - wins)) @ differences + prior_precision * heads
         curvature = counts * bernoulli_variance(logits)
-        hessians = torch.stack([difference_gram(differences, weight) + ridge for weight in curvature])
+        hessians = torch.stack([laplace_precision(difference_gram(differences, weight), prior_precision)
+                                for weight in curvature])
         step = torch.linalg.solve(hessians, gradient)
         if step.abs().max() <= NEWTON_TOLERANCE * (1 + heads.abs().max()):
             return heads - step

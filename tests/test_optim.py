@@ -1,0 +1,44 @@
+"""benchmark.optim.Adam against torch.optim.Adam (the independent implementation) on a small MLP."""
+
+import pytest
+import torch
+
+from benchmark.optim import Adam
+
+
+def small_mlp() -> torch.nn.Module:
+    torch.manual_seed(1)
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 1, bias=False))
+
+
+def trajectories(weight_decay: float, steps: int = 50) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Parameters after ``steps`` full-batch steps of both optimisers from the same start and data."""
+    generator = torch.Generator().manual_seed(0)
+    inputs, targets = torch.randn(64, 8, generator=generator), torch.randn(64, generator=generator)
+    results = []
+    for make in (lambda p: Adam(p, lr=0.01, weight_decay=weight_decay),
+                 lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=weight_decay)):
+        model = small_mlp()
+        optimiser = make(model.parameters())
+        for _ in range(steps):
+            loss = torch.nn.functional.mse_loss(model(inputs).squeeze(-1), targets)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        results.append([p.detach().clone() for p in model.parameters()])
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_matches_torch_adam(weight_decay):
+    ours, reference = trajectories(weight_decay)
+    for mine, theirs in zip(ours, reference, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-6)
+    assert any(not torch.equal(p, q) for p, q in zip(ours, small_mlp().parameters(), strict=True))  # it moved
+
+
+def test_defaults_match_torch_adam():
+    param = [torch.nn.Parameter(torch.zeros(1))]
+    ours, theirs = Adam(param), torch.optim.Adam(param).defaults
+    assert (ours.lr, ours.betas, ours.eps, ours.weight_decay) == (
+        theirs["lr"], theirs["betas"], theirs["eps"], theirs["weight_decay"])
