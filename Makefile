@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean results
 
 $(STAMP): pyproject.toml constraints.txt
 	@echo "Installing arm-bench and its dependencies into $(VENV) (first run only; log: $(VENV)/install.log)"
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: $(STAMP)
 	$(BIN)/arm-bench $(ARGS)
+
+# The results page docs/results.md: runs the results sweeps (finished runs are skipped), draws them, writes the page.
+results: $(STAMP)
+	$(BIN)/python -m plots.results_page $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -34,10 +34,15 @@ from plots import cli
 from plots.curves import BASELINE, choose_bon
 from plots.intervals import LEVEL, Interval, t_interval
 from plots.loading import final_rows, read_runs, settings
-from plots.tables import AUC_SPEARMAN, FINAL_SPEARMAN, markdown_table, run_statistics, summary_table, \
-    target_spearman, to_markdown
-
-log = logging.getLogger(__name__)
+from plots.tables import (
+    AUC_SPEARMAN,
+    FINAL_SPEARMAN,
+    markdown_table,
+    run_statistics,
+    summary_table,
+    target_spearman,
+    to_markdown,
+)
 
 SYNTHETIC, BATCH, TOY = "results_synthetic", "results_batch", "results_toy"
 SWEEPS = (SYNTHETIC, BATCH, TOY)
@@ -218,8 +223,13 @@ def table_interval(row: pd.Series, key: str) -> Interval:
     return Interval(*(np.float64(row[f"{key}_{part}"]) for part in ("mean", "low", "high")), int(row["seeds"]))
 
 
+def count(n: int, noun: str) -> str:
+    """'1 seed', '5 seeds'."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def inconclusive(seeds: int) -> str:
-    return f"inconclusive at {seeds} seed{'s' * (seeds != 1)}"
+    return f"inconclusive at {count(seeds, 'seed')}"
 
 
 def overall(verdicts: Sequence[str], seeds: int) -> str:
@@ -268,13 +278,14 @@ def claim_dopt(sweep: Sweep) -> str:
             sentences.append(
                 f"in {setting}, `{method}` ranks {row['rank']} of {len(table)} selectors (AUC "
                 f"{with_interval(table_interval(row, AUC_SPEARMAN))}); {delta}; it is significantly better than "
-                f"{len(beats)} of the {len(others)} other selectors, not separated from {listed(tied)}, and "
-                f"significantly worse than {listed(beaten_by)} ({verdict})")
+                f"{len(beats)} of the {len(others)} other selectors"
+                + (f", not separated from {listed(tied)}" if tied else "")
+                + (f", significantly worse than {listed(beaten_by)}" if beaten_by else "") + f" ({verdict})")
     rule = ("a case agrees when the method is significantly better than random and than at least half of the other "
             "selectors and significantly worse than none, does not agree when some selector (or random) is "
             "significantly better, and is inconclusive otherwise")
     return (text + "; ".join(sentences) + f". Verdict: **{overall(verdicts, sweep.seeds)}** ({rule}; other "
-            f"selectors exclude the two D-opt methods; {sweep.seeds} seeds, paired by seed).")
+            f"selectors exclude the two D-opt methods; {count(sweep.seeds, 'seed')}, paired by seed).")
 
 
 def claim_cross(sweep: Sweep) -> str:
@@ -284,11 +295,12 @@ def claim_cross(sweep: Sweep) -> str:
     if not {IN_PROMPT, CROSS_PROMPT} <= set(sweep.stats["setup"]):
         return text + f"Not both setups in {SYNTHETIC}. Verdict: **{NOT_TESTED}**."
     wide = sweep.stats.pivot(index=["selector", "seed"], columns="setup", values=AUC_SPEARMAN)
-    diffs = {selector: difference(group, CROSS_PROMPT, IN_PROMPT) for selector, group in wide.groupby("selector")}
+    diffs = {selector: difference(group, CROSS_PROMPT, IN_PROMPT) for selector, group in wide.groupby(level="selector")}
     order = sorted((s for s in diffs if diffs[s] is not None), key=lambda s: float(diffs[s].mean))
     lower = [s for s in order if diffs[s].mean < 0]
     gains, losses = [s for s in order if better(diffs[s])], [s for s in order if worse(diffs[s])]
     cap = sweep.frame["candidates_per_round"].iloc[0] if "candidates_per_round" in sweep.frame else None
+    pools = "" if cap is None or pd.isna(cap) else f" from pools of the same size ({int(cap)} pairs per round)"
     dopt = diffs.get("dopt")
     if worse(dopt) or len(losses) > len(gains):
         verdict = DISAGREES
@@ -296,7 +308,6 @@ def claim_cross(sweep: Sweep) -> str:
         verdict = AGREES
     else:
         verdict = inconclusive(sweep.seeds)
-    pools = f" from pools of the same size ({cap} pairs per round)" if cap is not None and cap == cap else ""
     on_dopt = (f" For `dopt` the AUC is {number(wide.loc['dopt', IN_PROMPT].mean())} in-prompt and "
                f"{number(wide.loc['dopt', CROSS_PROMPT].mean())} cross-prompt, Δ (cross − in) "
                f"{with_interval(dopt)}." if dopt is not None else " There are no `dopt` runs.")
@@ -305,7 +316,7 @@ def claim_cross(sweep: Sweep) -> str:
              f"significantly higher for {len(losses)} ({listed(losses)}).{on_dopt} Verdict: **{verdict}** (agrees "
              "when cross-prompt is significantly better for `dopt` and for more selectors than it is significantly "
              "worse; does not agree when it is significantly worse for `dopt` or for more selectors than better; "
-             f"{sweep.seeds} seeds, paired by seed).")
+             f"{count(sweep.seeds, 'seed')}, paired by seed).")
     rows = [[f"`{s}`", number(wide.loc[s, IN_PROMPT].mean()), number(wide.loc[s, CROSS_PROMPT].mean()),
              with_interval(diffs[s]) + (" *" if better(diffs[s]) or worse(diffs[s]) else "")] for s in order]
     return text + "\n\n" + markdown_table(
@@ -338,20 +349,21 @@ def claim_batch(sweep: Sweep) -> str:
     text += (f"Here batches of {', '.join(map(str, sizes))} pairs per round {equal}. Final 1 − ρ with batch {small} "
              f"minus with batch {large}, paired by seed (negative = the small batch is better): {deltas}. Verdict: "
              f"**{verdict}** (from `dopt`'s difference: agrees when significantly negative, does not agree when "
-             f"significantly positive; {sweep.seeds} seeds). The AUC also counts that a large batch retrains less "
-             "often, so it is shown but the verdict uses the final value at equal labels.")
+             f"significantly positive; {count(sweep.seeds, 'seed')}). The AUC also counts that a large batch retrains "
+             "less often, so it is shown but the verdict uses the final value at equal labels.")
     return text + "\n\n" + markdown_table(["selector", "batch", "final 1−ρ [95 % CI]", "AUC 1−ρ [95 % CI]"], rows)
 
 
 def toy_sentence(sweep: Sweep) -> str:
     """Which selectors reach the lowest final 1 − ρ on the 2D toy."""
     table = sweep.table.sort_values(f"{FINAL_SPEARMAN}_mean").reset_index(drop=True)
+    best = table.head(3)
     named = [f"`{row['selector']}` ({with_interval(table_interval(row, FINAL_SPEARMAN))})"
-             for _, row in table.head(3).iterrows()]
-    places = [f"`{name}` is {table.index[table['selector'] == name][0] + 1}th of {len(table)} "
-              f"({number(table.loc[table['selector'] == name, f'{FINAL_SPEARMAN}_mean'].iloc[0])})"
-              for name in ("dopt", BASELINE) if name in set(table["selector"])]
-    return (f"On the 2D toy ({sweep.seeds} seeds), the lowest final 1 − ρ is reached by {', '.join(named)}"
+             for _, row in best.iterrows()]
+    places = [f"`{name}` ranks {place + 1} of {len(table)} ({number(table.loc[place, f'{FINAL_SPEARMAN}_mean'])})"
+              for name in ("dopt", BASELINE) if name not in set(best["selector"])
+              for place in table.index[table["selector"] == name]]
+    return (f"On the 2D toy ({count(sweep.seeds, 'seed')}), the lowest final 1 − ρ is reached by {', '.join(named)}"
             + (f"; {' and '.join(places)}" if places else "") + ".")
 
 
@@ -395,8 +407,9 @@ def grid_line(sweep: Sweep) -> str:
     runs = sweep.stats
     expected = (sweep.summary or {}).get("expected_jobs")
     of = f" of {expected} expected" if expected else ""
-    return (f"`{sweep.name}`: {len(runs)} finished runs{of}: {runs['selector'].nunique()} selectors × "
-            f"{runs['setting'].nunique()} setting(s) ({', '.join(settings(sweep.frame))}) × {sweep.seeds} seeds")
+    return (f"`{sweep.name}`: {count(len(runs), 'finished run')}{of}: {count(runs['selector'].nunique(), 'selector')}"
+            f" × {count(runs['setting'].nunique(), 'setting')} ({', '.join(settings(sweep.frame))}) × "
+            f"{count(sweep.seeds, 'seed')}")
 
 
 def timing_text(timing: dict[str, Any]) -> str:
@@ -452,7 +465,7 @@ paired by seed. The claims are those of [method.md §8](method.md#8-claims-the-s
 ```bash
 make results                          # runs the three sweeps (finished runs are skipped), draws, writes this page
 make results ARGS="--skip-sweeps"     # redraws the page from the runs already there
-make results ARGS="--root /tmp/trial seed=0,1 selector=random,entropy,dopt"   # a reduced trial
+make results ARGS="--root outputs/trial seed=0,1 selector=random,entropy,dopt"   # a reduced trial
 ```
 
 Each sweep is `arm-bench -m +sweep=<name> hydra/launcher=joblib logger=none output_root={shown(root)}`, then

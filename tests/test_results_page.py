@@ -1,0 +1,164 @@
+"""The results page (plots.results_page) from fake run folders (tests/test_results.write_run): each claim's numbers
+against an independent computation from the folders' metrics.jsonl, its verdict, failed jobs, the wall time, the
+small PNGs; and the sweep runner's timing file, with a stand-in for the CLI."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from benchmark.errors import UserError
+from plots import results_page
+from plots.results_page import BATCH, MAX_PNG_BYTES, SYNTHETIC, TIMING_FILE, TOY, main, run_sweeps, sweep_folder
+from tests.test_results import write_run
+
+SEEDS = 5
+#: Final Spearman gain over random per selector; cross-prompt costs every selector 0.05 (claim b fails).
+GAIN = {"random": 0.0, "entropy": 0.02, "dopt": 0.10, "pastaware_dopt": 0.09}
+CROSS_COST = 0.05
+#: Batch noise with mean 0 per seed, so small − large batch is centred on 0 (claim c inconclusive).
+BATCH_NOISE = [0.02, -0.02, 0.01, -0.01, 0.0]
+
+
+def curve(gain: float, *stream: int) -> list[float]:
+    noise = np.random.default_rng(stream).normal(0, 0.004, size=2)
+    return [0.5, 0.6 + gain / 2 + noise[0], 0.7 + gain + noise[1]]
+
+
+def fake_root(root: Path) -> None:
+    """The three sweep folders, with a failed job in the synthetic sweep's summary and a timing file."""
+    synthetic, batch, toy = (sweep_folder(root, name) for name in (SYNTHETIC, BATCH, TOY))
+    for index, (selector, gain) in enumerate(GAIN.items()):
+        for seed in range(SEEDS):
+            for setup, cost in (("in_prompt", 0.0), ("cross_prompt", CROSS_COST)):
+                write_run(synthetic, selector, seed, curve(gain - cost, index, seed, len(setup)),
+                          config={"setup.pairing": setup, "candidates_per_round": 200}, labels={"setup": setup},
+                          name=f"setup={setup},")
+    for selector in ("random", "dopt"):
+        for seed in range(SEEDS):
+            for size, sign in ((10, 1), (20, -1)):
+                write_run(batch, selector, seed, [0.5, 0.6, 0.7 + GAIN[selector] + sign * BATCH_NOISE[seed] / 2],
+                          config={"batch.size": size}, name=f"batch=b{size},")
+    for selector in ("random", "dopt"):
+        folder = write_run(toy, selector, 0, [0.5, 0.7, 0.8 + GAIN[selector]])
+        axis = np.linspace(-1.0, 1.0, 12)
+        np.savez(folder / "toy_grid.npz", x=axis, y=axis, predicted=np.outer(axis, axis),
+                 golden=np.add.outer(axis, axis), points=np.random.default_rng(0).uniform(-1, 1, size=(30, 2)))
+        for round_index in (1, 2):
+            (folder / "selections").mkdir(exist_ok=True)
+            np.savez(folder / "selections" / f"round_{round_index:03d}.npz", pairs=np.array([[0, 1], [2, 3]]),
+                     labels=np.array([1, 0]))
+    (synthetic / "sweep_summary.json").write_text(json.dumps({"failed": [
+        {"run": "seed=9,selector=bald", "status": "failed", "reason": "RuntimeError: boom"}]}))
+    (root / TIMING_FILE).write_text(json.dumps({"cores": 16, "cpu": "Test CPU", "sweeps": {
+        SYNTHETIC: {"seconds": 90.0, "runs_computed": 40, "overrides": []},
+        BATCH: {"seconds": 30.0, "runs_computed": 20, "overrides": ["seed=range(5)"]}}}))
+
+
+def auc(folder: Path) -> float:
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    x = np.array([r["n_labels"] for r in rows], dtype=float)
+    y = np.array([r["one_minus_spearman"] for r in rows])
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
+
+
+def final(folder: Path) -> float:
+    return json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])["one_minus_spearman"]
+
+
+def interval(values: list[float]) -> str:
+    mean = np.mean(values)
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=stats.sem(values))
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
+    base = tmp_path_factory.mktemp("results")
+    fake_root(base / "root")
+    main(["--skip-sweeps", "--root", str(base / "root"), "--page", str(base / "docs" / "results.md"),
+          "--figures", str(base / "docs" / "results")])
+    return (base / "docs" / "results.md").read_text(), base / "root", base / "docs"
+
+
+def paragraph(text: str, marker: str) -> str:
+    return text.split(marker, 1)[1].split("\n**", 1)[0]
+
+
+def test_claim_a_numbers_and_verdict_match_the_run_folders(page):
+    text, root, _ = page
+    folder = sweep_folder(root, SYNTHETIC)
+
+    def aucs(selector: str) -> list[float]:
+        return [auc(folder / f"setup=in_prompt,seed={seed},selector={selector}") for seed in range(SEEDS)]
+
+    claim = paragraph(text, "**(a)")
+    delta = interval(list(np.subtract(aucs("dopt"), aucs("random"))))
+    assert f"in in_prompt, `dopt` ranks 1 of 4 selectors (AUC {interval(aucs('dopt'))}); its paired Δ AUC vs " \
+           f"random is {delta}; it is significantly better than 2 of the 2 other selectors" in claim
+    assert "Verdict: **agrees**" in claim
+
+
+def test_claim_b_is_paired_by_seed_and_does_not_agree(page):
+    text, root, _ = page
+    folder = sweep_folder(root, SYNTHETIC)
+    cross, inside = ([auc(folder / f"setup={setup},seed={seed},selector=dopt") for seed in range(SEEDS)]
+                     for setup in ("cross_prompt", "in_prompt"))
+    claim = paragraph(text, "**(b)")
+    assert f"For `dopt` the AUC is {np.mean(inside):.3f} in-prompt and {np.mean(cross):.3f} cross-prompt, Δ (cross " \
+           f"− in) {interval(list(np.subtract(cross, inside)))}." in claim
+    assert "significantly higher for 4" in claim and "pools of the same size (200 pairs per round)" in claim
+    assert "Verdict: **does not agree**" in claim
+
+
+def test_claim_c_uses_final_values_at_equal_labels_and_is_inconclusive(page):
+    text, root, _ = page
+    folder = sweep_folder(root, BATCH)
+    small, large = ([final(folder / f"batch=b{size},seed={seed},selector=dopt") for seed in range(SEEDS)]
+                    for size in (10, 20))
+    claim = paragraph(text, "**(c)")
+    assert f"`dopt` {interval(list(np.subtract(small, large)))}" in claim
+    assert "all end at 30 labels" in claim and "Verdict: **inconclusive at 5 seeds**" in claim
+    assert f"| `dopt` | 10 | {interval(small)} |" in claim
+
+
+def test_page_lists_failures_wall_time_toy_and_small_figures(page):
+    text, _, docs = page
+    assert "`results_synthetic/seed=9,selector=bald` (failed): RuntimeError: boom" in text
+    assert "The sweeps took 2.0 min of wall time on 16 cores (Test CPU)" in text
+    assert "**Reduced trial.**" in text and "`seed=range(5)`" in text
+    assert "the lowest final 1 − ρ is reached by `dopt` (0.100), `random` (0.200)." in text  # one seed: no interval
+    assert "hand-written, not generated" in text
+    for name, stem in ((SYNTHETIC, "curves"), (BATCH, "curves"), (TOY, "curves"), (TOY, "toy")):
+        image = docs / "results" / name / f"{stem}.png"
+        assert 5_000 < image.stat().st_size <= MAX_PNG_BYTES
+        assert f"(results/{name}/{stem}.png)" in text
+    assert not list((docs / "results").rglob("*.pdf"))
+
+
+def test_sweep_time_is_kept_only_for_runs_that_computed(tmp_path, monkeypatch):
+    """A stand-in CLI: the first call trains (writes metrics), the second only skips, the third fails to start."""
+    calls = []
+
+    def command(name: str, root: Path, overrides: list[str]) -> list[str]:
+        calls.append(name)
+        run = sweep_folder(root, name) / "seed=0"
+        if len(calls) <= 3:
+            script = f"import pathlib; p = pathlib.Path({str(run)!r}); p.mkdir(parents=True); " \
+                     "(p / 'metrics.jsonl').write_text('{}')"
+            return [sys.executable, "-c", script]
+        return [sys.executable, "-c", "pass"]
+
+    monkeypatch.setattr(results_page, "sweep_command", command)
+    run_sweeps(tmp_path, ["seed=0"])
+    first = json.loads((tmp_path / TIMING_FILE).read_text())
+    assert set(first["sweeps"]) == {SYNTHETIC, BATCH, TOY} and first["cores"] >= 1
+    assert first["sweeps"][TOY]["runs_computed"] == 1 and first["sweeps"][TOY]["overrides"] == ["seed=0"]
+    run_sweeps(tmp_path, ["seed=0"])  # nothing trained: the recorded time stays
+    assert json.loads((tmp_path / TIMING_FILE).read_text()) == first
+    monkeypatch.setattr(results_page, "sweep_command", lambda *args: [sys.executable, "-c", "raise SystemExit(2)"])
+    with pytest.raises(UserError, match="exit code 2"):
+        run_sweeps(tmp_path, [])
