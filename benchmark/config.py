@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-import torch
 from hydra.core.config_store import ConfigStore
 from hydra.utils import get_object
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -135,12 +134,6 @@ def run_name(overrides: Sequence[str]) -> str:
     if len(name) > 120:
         name = f"{name[:100]}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
     return name
-
-
-def apply_torch_threads(threads: int | None) -> None:
-    """Cap torch's CPU threads, so parallel sweep jobs (joblib) do not each claim every core."""
-    if threads is not None:
-        torch.set_num_threads(threads)
 
 
 #: The sweep folder name a multirun's callback chose (benchmark/sweep.py), passed on to the jobs' processes.

@@ -18,7 +18,7 @@ import yaml
 from omegaconf import DictConfig
 
 from benchmark import checkpoint, provenance
-from benchmark.config import apply_torch_threads, instantiate_checked
+from benchmark.config import instantiate_checked
 from benchmark.data import PreferenceData
 from benchmark.errors import UserError
 from benchmark.lock import RunLock
@@ -30,6 +30,7 @@ from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import Selector
 from benchmark.spec import RunSpec, differing_keys
 from benchmark.summary_metrics import summary_metrics
+from benchmark.threads import apply_threads
 from benchmark.toy_grid import save_toy_grid
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def _run_locked(
             return previous
     else:
         changed = []
-    apply_torch_threads(options.torch_threads)
+    apply_threads(options.torch_threads, spec, data)
     loop = ActiveLearning(spec, data, selector)
 
     state = None if options.overwrite else checkpoint.load(folder, loop.device)

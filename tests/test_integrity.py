@@ -17,7 +17,7 @@ from benchmark.runner import run_experiment
 from tests.conftest import TINY, compose_config
 
 #: Long enough (a few seconds) that a second process can meet the first one's lock.
-SLOW = ("budget=100", "reward_model.steps=200")
+SLOW = ("budget=200", "reward_model.steps=200")
 
 
 def arm_bench(*args: str, cwd: Path) -> list[str]:
@@ -39,11 +39,12 @@ def metric_lines(run_dir: Path) -> int:
 
 def test_second_writer_is_refused_at_once_naming_the_holder(tmp_path: Path):
     run_dir = tmp_path / "x"
-    first = subprocess.Popen(arm_bench(*SLOW, f"hydra.run.dir={run_dir}", cwd=tmp_path), cwd=tmp_path,
+    long_run = ("budget=2000", "reward_model.steps=200")  # minutes; killed once the second process is answered
+    first = subprocess.Popen(arm_bench(*long_run, f"hydra.run.dir={run_dir}", cwd=tmp_path), cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: (run_dir / ".lock.holder").exists() or first.poll() is not None)
-        second = subprocess.run(arm_bench(*SLOW, f"hydra.run.dir={run_dir}", "selector=random", cwd=tmp_path),
+        second = subprocess.run(arm_bench(*long_run, f"hydra.run.dir={run_dir}", "selector=random", cwd=tmp_path),
                                 cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert second.returncode == 2, second.stderr
         lines = second.stderr.strip().splitlines()

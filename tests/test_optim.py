@@ -1,5 +1,8 @@
 """benchmark.optim.Adam against torch.optim.Adam (the independent implementation) on a small MLP."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -42,3 +45,17 @@ def test_defaults_match_torch_adam():
     ours, theirs = Adam(param), torch.optim.Adam(param).defaults
     assert (ours.lr, ours.betas, ours.eps, ours.weight_decay) == (
         theirs["lr"], theirs["betas"], theirs["eps"], theirs["weight_decay"])
+
+
+def test_training_never_imports_dynamo():
+    # torch.optim's optimisers import torch._dynamo (about 1 s) when built; training must not pay for it.
+    code = (
+        "import sys, torch\n"
+        "from benchmark.reward_model import build_model, train_bradley_terry\n"
+        "model = build_model(4, 8, 2, 0, torch.device('cpu'))\n"
+        "index = torch.tensor([0, 1])\n"
+        "train_bradley_terry(model, torch.randn(3, 4), index, index + 1, torch.tensor([1, 0]), steps=3, lr=0.01)\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
