@@ -140,3 +140,12 @@ def test_resume_onto_changed_source_is_refused_and_unchanged_inputs_resume(tmp_p
     summary = run_experiment(compose_config(), run_dir)
     assert summary["status"] == "finished" and summary["allow_changed_inputs"] is False
     assert summary["resumed_after_round"] == 0
+
+
+def test_a_finished_run_never_keeps_its_checkpoint(tmp_path: Path):
+    """Killed between writing the summary and removing the checkpoint: the rerun skips the run and removes it."""
+    run_dir = tmp_path / "run"
+    finished = run_experiment(compose_config(), run_dir)
+    (run_dir / "checkpoint.pt").write_bytes(b"left by a kill")
+    assert run_experiment(compose_config(), run_dir) == finished
+    assert not (run_dir / "checkpoint.pt").exists()

@@ -86,7 +86,9 @@ def fit_ridge_heads(
         curvature = counts * bernoulli_variance(logits)
         hessians = torch.stack([laplace_precision(difference_gram(differences, weight), prior_precision)
                                 for weight in curvature])
-        step = torch.linalg.solve(hessians, gradient)
+        # The Hessians are SPD (λI + a Fisher): Cholesky is the stable solve. Batched LU failed on this torch build
+        # ("pivots given to lu_solve must all be >= 1") for well-conditioned 512 x 512 Hessians.
+        step = torch.cholesky_solve(gradient[..., None], torch.linalg.cholesky(hessians))[..., 0]
         if step.abs().max() <= NEWTON_TOLERANCE * (1 + heads.abs().max()):
             return heads - step
         scale = torch.ones(members, dtype=torch.float64, device=heads.device)
