@@ -148,7 +148,7 @@ def record_job(run_dir: Path, status: str, reason: str | None) -> None:
     started, total = float(os.environ.get(STARTED_VARIABLE, time.time())), _total()
     elapsed = time.time() - started
     left = f", about {elapsed / done * (total - done):.0f}s left" if total and done < total else ""
-    log.info("job %d/%s %s: %s after %.0fs%s", done, total or "?", run_dir.name, status, elapsed, left)
+    log.info("job %d/%s: %s after %.0fs%s", done, total or "?", status, elapsed, left)
 
 
 def record_failure(run_dir: Path, reason: str) -> None:
