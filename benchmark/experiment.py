@@ -7,6 +7,7 @@ the end with the list of failed jobs (:mod:`benchmark.sweep`).
 
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -44,9 +45,9 @@ def _app(cfg: DictConfig) -> None:
         print(f"arm-bench: error: {err}", file=sys.stderr)
         sweep.remove_what_this_run_created(hydra_dir)
         sys.exit(2)
-    except Interrupted as err:
-        print(f"arm-bench: interrupted ({err}); rerun the same command to continue", file=sys.stderr)
-        sys.exit(128 + 15)
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM as Interrupted: the summary says interrupted
+        print(f"arm-bench: interrupted ({err or 'Ctrl-C'}); rerun the same command to continue", file=sys.stderr)
+        sys.exit(128 + (signal.SIGTERM if isinstance(err, Interrupted) else signal.SIGINT))
     except BaseException:
         sweep.remove_what_this_run_created(hydra_dir)
         raise

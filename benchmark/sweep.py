@@ -84,6 +84,7 @@ class SweepCallback(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = _resolved(config, "hydra.run.dir").resolve()
         _before_run[folder] = _listing(folder) if folder.exists() else None
+        _make_or_exit(folder)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         choice = config.hydra.runtime.choices.get("sweep")
@@ -95,6 +96,7 @@ class SweepCallback(Callback):
         if total is not None:
             os.environ[TOTAL_VARIABLE] = str(total)
         self.folder = _resolved(config, "hydra.sweep.dir")
+        _make_or_exit(self.folder)
         log.info("sweep %s: %s jobs -> %s", name, total if total is not None else "?", self.folder)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -114,6 +116,16 @@ class SweepCallback(Callback):
             print(f"arm-bench: {len(failed)} of {len(jobs)} jobs failed (rerun the sweep to retry only them; "
                   f"{self.folder / SUMMARY_FILE}):\n{lines}", file=sys.stderr)
             sys.exit(1)
+
+
+def _make_or_exit(folder: Path) -> None:
+    """Create the output folder now, so an unusable ``output_root`` is one line and exit 2, not Hydra's traceback."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f"arm-bench: error: cannot create the output folder {folder} ({err.strerror}); set output_root (or "
+              "hydra.run.dir) to a writable folder", file=sys.stderr)
+        sys.exit(2)
 
 
 def _total() -> int | None:

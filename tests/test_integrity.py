@@ -149,3 +149,14 @@ def test_a_finished_run_never_keeps_its_checkpoint(tmp_path: Path):
     (run_dir / "checkpoint.pt").write_bytes(b"left by a kill")
     assert run_experiment(compose_config(), run_dir) == finished
     assert not (run_dir / "checkpoint.pt").exists()
+
+
+def test_an_unusable_output_root_is_one_line(tmp_path: Path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    for sweep in ([], ["-m", "seed=0,1"]):
+        done = subprocess.run(arm_bench(*sweep, f"output_root={blocker}", cwd=tmp_path), cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+        assert "cannot create the output folder" in done.stderr and "set output_root" in done.stderr
