@@ -117,6 +117,8 @@ def resumed_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
             if key in cfg.dataset:
                 resumed.dataset[key] = cfg.dataset[key]
         choices = run_dir / ".hydra" / "hydra.yaml"  # the labels follow the run's own group choices, not today's
-        if choices.is_file():
+        try:
             resumed.hydra = {"runtime": {"choices": OmegaConf.load(choices).hydra.runtime.choices}}
+        except Exception:
+            log.warning("%s is missing or unreadable; the run's labels come from this command's choices", choices)
     return resumed, run_dir
