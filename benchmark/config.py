@@ -124,10 +124,9 @@ def run_name(overrides: Sequence[str]) -> str:
     Run-only keys (benchmark/spec.py) and the ``sweep`` choice are left out: ``torch_threads=1`` or
     ``logger=none`` is the same run, and a sweep's runs already live in the sweep's folder.
     """
-    from benchmark.spec import is_run_only
+    from benchmark.spec import is_run_only, override_key
 
-    keys = {o: str(o).lstrip("+~").split("=", 1)[0] for o in map(str, overrides)}
-    kept = sorted(o for o, key in keys.items() if not (key == "sweep" or key.startswith("hydra") or is_run_only(key)))
+    kept = sorted(o for o in map(str, overrides) if not (override_key(o) == "sweep" or is_run_only(override_key(o))))
     if not kept:
         return "default"
     name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", ",".join(kept))
@@ -155,7 +154,6 @@ def register_resolvers() -> None:
 def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
     """Build ``node._target_`` with the node's other keys, naming any parameter the class does not take."""
     params = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k != "_target_"}
-    params.pop("name", None)
     target_path = node.get("_target_")
     if not target_path:
         raise UserError(f"{group}: no `_target_` key; set {group}._target_=package.module.ClassName")

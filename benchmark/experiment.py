@@ -5,6 +5,7 @@ A single run stops with one line and exit 2 on bad input. Inside a multirun a fa
 the end with the list of failed jobs (:mod:`benchmark.sweep`).
 """
 
+import json
 import logging
 import os
 import signal
@@ -21,8 +22,8 @@ from benchmark.config import Config
 from benchmark.errors import UserError
 from benchmark.outputs import RunFolder
 from benchmark.paths import CONF_DIR
-from benchmark.runner import Interrupted, run_experiment
-from benchmark.spec import is_run_only
+from benchmark.runner import INPUTS_FILE, Interrupted, run_experiment
+from benchmark.spec import is_run_only, override_key
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,24 @@ def main() -> None:
     _app()
 
 
+def recorded_choices(run_dir: Path) -> dict[str, str]:
+    """The group choices a run was started with, so a resumed run keeps its labels, whatever today's command says.
+
+    From Hydra's record (``.hydra/hydra.yaml``), else the labels saved at round 0 (runs made by ``benchmark.run``);
+    empty if neither is readable (the labels then come from the values).
+    """
+    try:
+        return dict(OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra.runtime.choices)
+    except Exception:  # missing or damaged: try the run's own record
+        pass
+    try:
+        labels = json.loads((run_dir / INPUTS_FILE).read_text())["labels"]
+        return {"experiment": labels["preset"], **{k: labels[k] for k in ("dataset", "model", "selector")}}
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("%s holds no record of its group choices; its labels come from its values", run_dir)
+        return {}
+
+
 def resumed_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Path]:
     """The config saved in the run folder ``cfg.resume``, and that folder.
 
@@ -98,7 +117,7 @@ def resumed_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
             f"resume={cfg.resume}: {saved} does not exist; pass the folder of an earlier run "
             "(outputs/runs/<its overrides>)"
         )
-    changed = [o for o in overrides if not is_run_only(o.lstrip("+~").split("=")[0])]
+    changed = [o for o in overrides if not is_run_only(override_key(o))]
     if changed:
         raise UserError(
             f"resume={cfg.resume} continues that run with the config saved in it; drop {' '.join(changed)} "
@@ -116,9 +135,5 @@ def resumed_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
         for key in ("root", "cache_dir"):  # the dataset's run-only keys: where its files live now
             if key in cfg.dataset:
                 resumed.dataset[key] = cfg.dataset[key]
-        choices = run_dir / ".hydra" / "hydra.yaml"  # the labels follow the run's own group choices, not today's
-        try:
-            resumed.hydra = {"runtime": {"choices": OmegaConf.load(choices).hydra.runtime.choices}}
-        except Exception:
-            log.warning("%s is missing or unreadable; the run's labels come from this command's choices", choices)
+        resumed.hydra = {"runtime": {"choices": recorded_choices(run_dir)}}
     return resumed, run_dir

@@ -91,8 +91,12 @@ class RunLock:
             log.info("waiting for %s, in use by another run (%s)", self.folder, self.holder())
             lock.acquire()
         self._lock = lock
-        atomic_write_json(self.holder_path, {"pid": os.getpid(), "host": socket.gethostname(),
-                                             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        try:
+            atomic_write_json(self.holder_path, {"pid": os.getpid(), "host": socket.gethostname(),
+                                                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        except BaseException:  # e.g. a full disk: never keep a lock nobody will release
+            self.release()
+            raise
 
     @staticmethod
     def _try(lock: BaseFileLock) -> bool:

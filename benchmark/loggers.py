@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from benchmark.config import LoggerConfig
 from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_json
 from benchmark.spec import RunSpec
@@ -79,15 +80,19 @@ def run_identity(
     }
 
 
+def check_logger_options(options: LoggerConfig) -> None:
+    """Checked with the rest of the config, before anything is written (benchmark.spec)."""
+    if options.mode not in MODES:
+        raise UserError(f"logger.mode={options.mode} is not one of {', '.join(MODES)}; pick one of them")
+    if not options.timeout > 0:
+        raise UserError(f"logger.timeout={options.timeout} must be a positive number of seconds, e.g. 30")
+
+
 def build_logger(
     spec: RunSpec, run_dir: Path, *, sweep: str | None, provenance: dict[str, Any], resumed: bool
 ) -> "Logger":
     """The run's tracker: a W&B run (see :func:`run_identity`), or nothing with ``logger.mode=disabled``."""
     options = spec.options.logger
-    if options.mode not in MODES:
-        raise UserError(f"logger.mode={options.mode} is not one of {', '.join(MODES)}; pick one of them")
-    if not options.timeout > 0:
-        raise UserError(f"logger.timeout={options.timeout} must be a positive number of seconds, e.g. 30")
     if options.mode == "disabled":
         return NullLogger()
     identity = run_identity(spec, run_dir, sweep=sweep, provenance=provenance, resumed=resumed)

@@ -1,8 +1,10 @@
 """Everything a run writes to its folder, each file written atomically so nothing is half-written.
 
-Layout: ``config.yaml`` (resolved), ``metrics.jsonl`` (one line per round, deterministic),
+Layout: ``config.yaml`` (resolved result-defining config), ``metrics.jsonl`` (one line per round, deterministic),
 ``timings.jsonl`` (wall-clock seconds per round, kept apart so metrics stay byte-identical),
-``selections/round_NNN.npz`` (labelled pairs as flat train ids, and their labels), ``summary.json``.
+``selections/round_NNN.npz`` (labelled pairs as flat train ids, and their labels), ``summary.json``; the runner adds
+``inputs.json`` (benchmark.runner), the checkpoint (benchmark.checkpoint) and the lock (benchmark.lock).
+See docs/outputs.md.
 
 Files get the permissions of any other new file (``0o666`` less the umask), so a run folder shared by a
 group stays readable by it. JSON never holds bare ``NaN``/``Infinity`` (not JSON, and many readers refuse

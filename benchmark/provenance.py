@@ -3,10 +3,9 @@
 :func:`input_fingerprint` collects them for a run folder, and :func:`fingerprint_changes` names what
 differs between two fingerprints, so a run is only resumed onto the inputs it started with.
 
-The authority for code is the hash of the package's own source files (every ``.py`` of ``benchmark/``
-and ``plots/`` plus the shipped YAML configs), not git: it covers uncommitted edits and installs without a
-checkout, and ignores commits that touch only docs or tests. The git commit and dirty flag are recorded
-for provenance only and never by themselves stop a resume.
+The authority for code is the hash of the package's own source files (every ``.py`` of ``benchmark/``), not
+git: it covers uncommitted edits and installs without a checkout, and ignores commits that touch only docs or
+tests. The git commit and dirty flag are recorded for provenance only and never by themselves stop a resume.
 """
 
 import hashlib
@@ -18,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.cache import remembered
-from benchmark.paths import CONF_DIR, PACKAGE_DIR, REPO_ROOT, SWEEPS_DIR
+from benchmark.paths import PACKAGE_DIR, REPO_ROOT
 
 PACKAGES = ("torch", "numpy", "scipy", "hydra-core", "omegaconf", "arm-bench")
-#: Source folders hashed by :func:`source_hash`, and the suffixes of the files in them that count.
-SOURCES = ((PACKAGE_DIR, (".py",)), (REPO_ROOT / "plots", (".py",)), (CONF_DIR, (".yaml",)),
-           (SWEEPS_DIR, (".yaml",)))
-#: Dataset keys that say where data is cached, not what it is.
-NOT_DATA = ("cache_dir", "generate")
+#: Source folders hashed by :func:`source_hash`, and the suffixes that count: the package's Python files, the code
+#: a run's results can depend on. Plots and sweep files cannot change a result, and every config value a run uses
+#: is compared through its config.yaml.
+SOURCES = ((PACKAGE_DIR, (".py",)),)
 
 
 def _git(*args: str) -> str | None:
@@ -48,11 +46,6 @@ def git_state() -> dict[str, Any] | None:
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain")
     return {"commit": commit.strip() if commit else None, "dirty": None if status is None else bool(status.strip())}
-
-
-def git_commit() -> str | None:
-    state = git_state()
-    return state["commit"] if state else None
 
 
 def package_versions() -> dict[str, str]:
@@ -111,7 +104,7 @@ def input_fingerprint(data_files: list[Path] | None, generator: dict | None, cac
         "data_files": None if data_files is None else {
             Path(path).name: cached_checksum(Path(path), cache_dir) for path in data_files
         },
-        "generator": None if generator is None else {k: v for k, v in generator.items() if k not in NOT_DATA},
+        "generator": generator,
         "version": package_versions().get("arm-bench"),
         "source": source_hash(),
         "git": git_state(),

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from benchmark.errors import TrainingDiverged, UserError
+from benchmark.errors import TrainingDiverged
 from benchmark.optim import Adam
 
 
@@ -93,17 +93,14 @@ def train_bradley_terry(
     return TrainResult(float(loss), float(accuracy), features)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` = CUDA when present, else CPU; a named device must exist on this machine."""
+def resolve_device(name: str, option: str = "reward_model.device") -> torch.device:
+    """``auto`` = CUDA when present, else CPU; any other name must be a device this machine has."""
+    from benchmark.validation import check_device
+
+    check_device(name, option)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise UserError(f"device={name!r} is not a torch device; use auto, cpu, cuda or cuda:N") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device={name!r} but CUDA is not available here; use device=auto or device=cpu")
-    return device
+    return torch.device(name)
 
 
 def to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -6,6 +6,7 @@ anything written. A run that stops early records why (``summary.json``: ``failed
 keeps its finished rounds; the next attempt continues from the last complete round.
 """
 
+import json
 import logging
 import signal
 import time
@@ -96,24 +97,25 @@ def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, An
     )
 
 
-def check_inputs(folder: RunFolder, spec: RunSpec, current: dict[str, Any]) -> list[str]:
-    """What changed since the run's round 0 (nothing for a new run); refused unless allow_changed_inputs."""
+def holds_this_finished_run(folder: RunFolder, spec: RunSpec) -> bool:
+    """A quick look before locking (the locked code decides): does ``folder`` hold this run, finished?"""
+    try:
+        summary = folder.read_summary()
+        return summary is not None and summary.get("status") == "finished" and folder.config.read_text() == spec.yaml
+    except (OSError, UserError):
+        return False
+
+
+def changed_inputs(folder: RunFolder, current: dict[str, Any]) -> list[str]:
+    """What differs between the inputs recorded at the run's round 0 and ``current`` (nothing if none recorded)."""
     path = folder.root / INPUTS_FILE
     if not path.exists():
         return []
-    import json
-
     try:
         recorded = json.loads(read_text(path, "pass overwrite=true to start this run again"))
     except ValueError as err:
         raise UserError(f"{path} is damaged ({err}); pass overwrite=true to start this run again") from err
-    changes = provenance.fingerprint_changes(recorded, current)
-    if changes and not spec.options.allow_changed_inputs:
-        raise UserError(
-            f"{folder.root} was started on other inputs ({'; '.join(changes)}); pass overwrite=true to start it "
-            "again, or allow_changed_inputs=true to continue deliberately (recorded in its summary and plots)"
-        )
-    return changes
+    return provenance.fingerprint_changes(recorded, current)
 
 
 def run_experiment(
@@ -128,8 +130,9 @@ def run_experiment(
     selector = build_selector(spec)
     data = instantiate_checked(spec.dataset, "dataset")
     check_against_data(spec, data)
-    check_memory(spec, data, resolve_device(spec.reward_model.device))
     folder = RunFolder(run_dir)
+    if spec.options.overwrite or not holds_this_finished_run(folder, spec):  # a run to skip needs no memory
+        check_memory(spec, data, resolve_device(spec.reward_model.device))
     lock = RunLock(folder.root)
     lock.acquire(wait=in_sweep)
     try:
@@ -143,29 +146,33 @@ def _run_locked(
     spec: RunSpec, selector: Selector, data: PreferenceData, folder: RunFolder, sweep: str | None
 ) -> dict[str, Any]:
     options = spec.options
-    previous = folder.read_summary()
     inputs = provenance.input_fingerprint(
         list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir
     )
     if not options.overwrite:
+        previous = folder.read_summary()
         refuse_other_config(folder, spec, previous)
-        changed = check_inputs(folder, spec, inputs)
         if previous is not None and previous.get("status") == "finished":
             checkpoint.path(folder).unlink(missing_ok=True)  # a kill between summary and clean-up left it
-            note = f"; its inputs changed since ({'; '.join(changed)})" if changed else ""
+            changes = changed_inputs(folder, inputs)
+            note = f"; its inputs changed since it ran ({'; '.join(changes)})" if changes else ""
             log.info("%s already holds this finished run%s; skipping (overwrite=true redoes it)", folder.root, note)
             return previous
-    else:
-        changed = []
     apply_threads(options.torch_threads, spec, data)
     loop = ActiveLearning(spec, data, selector)
 
     state = None if options.overwrite else checkpoint.load(folder, loop.device)
-    if state is None:
+    changed: list[str] = []
+    if state is None:  # a new run, or one that never completed a round: it starts on today's inputs
         checkpoint.clear(folder)
-        changed = []
-        atomic_write_json(folder.root / INPUTS_FILE, inputs)
+        atomic_write_json(folder.root / INPUTS_FILE, {**inputs, "labels": spec.labels.as_dict()})
     else:
+        changed = changed_inputs(folder, inputs)
+        if changed and not options.allow_changed_inputs:
+            raise UserError(
+                f"{folder.root} was started on other inputs ({'; '.join(changed)}); pass overwrite=true to start "
+                "it again, or allow_changed_inputs=true to continue deliberately (recorded in its summary and plots)"
+            )
         loop.restore(state.pairs, state.labels, state.model)
         folder.summary.unlink(missing_ok=True)
         log.info("resuming %s after round %d, its last complete round", folder.root, state.last_round)

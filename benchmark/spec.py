@@ -24,7 +24,7 @@ from benchmark.config import AnnotatorConfig, EvalConfig, LoggerConfig, Pairing,
 #: trackers, Hydra's own settings, and where a dataset's files happen to live (their content is fingerprinted).
 RUN_ONLY_KEYS = frozenset(
     {"overwrite", "resume", "output_root", "cache_dir", "torch_threads", "allow_changed_inputs", "logger", "hydra",
-     "dataset.root", "dataset.cache_dir"}
+     "dataset.root", "dataset.cache_dir", "dataset.generate"}
 )
 #: Result-defining keys that tell runs of one comparison cell apart: the compared strategy and the replicate.
 COMPARED_KEYS = ("selector", "seed")
@@ -36,7 +36,13 @@ def covers(keys: frozenset[str] | tuple[str, ...], dotted: str) -> bool:
 
 
 def is_run_only(dotted: str) -> bool:
-    return covers(RUN_ONLY_KEYS, dotted)
+    """``dotted`` is a run-only key; Hydra's own groups (``hydra/launcher``) count as Hydra's settings."""
+    return covers(RUN_ONLY_KEYS, dotted) or dotted.startswith("hydra/")
+
+
+def override_key(override: str) -> str:
+    """The key a command-line override sets: ``+a.b=1`` -> ``a.b``, ``hydra/launcher=joblib`` -> ``hydra/launcher``."""
+    return str(override).lstrip("+~").split("=", 1)[0]
 
 
 def freeze(value: Any) -> Any:
@@ -151,8 +157,6 @@ class RunOptions:
     """The run-only settings: how and where a run executes, never what it computes."""
 
     overwrite: bool
-    resume: str | None
-    output_root: str
     cache_dir: Path
     torch_threads: int | None
     allow_changed_inputs: bool
@@ -198,16 +202,18 @@ class RunSpec:
     @classmethod
     def from_config(cls, cfg: DictConfig, choices: Mapping[str, str] | None = None) -> "RunSpec":
         """Check every config-only rule (numbers, sizes, device) and build the spec; data checks come later."""
+        from benchmark.loggers import check_logger_options
         from benchmark.validation import check_device, check_numbers
 
         check_numbers(cfg)
         check_device(str(cfg.reward_model.device))
         options = RunOptions(
-            overwrite=bool(cfg.overwrite), resume=cfg.resume, output_root=str(cfg.output_root),
-            cache_dir=Path(str(cfg.cache_dir)).expanduser(), torch_threads=cfg.torch_threads,
+            overwrite=bool(cfg.overwrite), cache_dir=Path(str(cfg.cache_dir)).expanduser(),
+            torch_threads=cfg.torch_threads,
             allow_changed_inputs=bool(cfg.get("allow_changed_inputs", False)),
             logger=OmegaConf.to_object(cfg.logger),
         )
+        check_logger_options(options.logger)
         return cls(
             config=result_config(cfg),
             labels=make_labels(cfg, runtime_choices(cfg) if choices is None else choices),

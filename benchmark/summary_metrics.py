@@ -19,7 +19,7 @@ from typing import Any
 from benchmark.outputs import area_under_curve
 
 DEFAULT_TARGET_SPEARMAN = 0.7
-#: Metric keys of a round record that get a final value and an area; the best-of-N key is added per run.
+#: The metric key of 1 − Spearman in a round record; the best-of-N key (``bon/N``) is passed per run.
 ONE_MINUS_SPEARMAN = "one_minus_spearman"
 
 

@@ -29,8 +29,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark.config import SWEEP_NAME_VARIABLE
+from benchmark.lock import RunLock, RunLocked
 from benchmark.outputs import RunFolder, atomic_write_json
-from benchmark.spec import is_run_only, short_hash
+from benchmark.spec import is_run_only, override_key, short_hash
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,10 @@ TOTAL_VARIABLE = "ARM_BENCH_SWEEP_TOTAL"
 STARTED_VARIABLE = "ARM_BENCH_SWEEP_STARTED"
 JOBS_FILE = "jobs.jsonl"
 SUMMARY_FILE = "sweep_summary.json"
-#: Files Hydra and the run lock write into a run folder before any result (what a failed start may leave).
-BOOKKEEPING = re.compile(r"^(\.hydra(/.*)?|[^/]*\.log|\.lock(\.holder)?)$")
+#: Files Hydra writes into a run folder before any result (what a failed start may leave, and may remove).
+BOOKKEEPING = re.compile(r"^(\.hydra(/.*)?|[^/]*\.log)$")
+#: The run lock's files: they may stay behind, but are never deleted (a waiter may hold that very inode).
+LOCK_FILES = re.compile(r"^\.lock(\.holder)?$")
 
 _before_run: dict[Path, set[str] | None] = {}
 
@@ -49,8 +52,8 @@ def sweep_folder_name(choice: str | None, overrides: list[str]) -> str:
     """``choice`` for a named sweep file; else ``adhoc-<swept keys>-<hash of the result-defining overrides>``."""
     if choice:
         return choice
-    defining = sorted(o for o in overrides if not is_run_only(o.lstrip("+~").split("=", 1)[0]))
-    swept = [o.lstrip("+~").split("=", 1)[0] for o in defining if "," in o or "(" in o.split("=", 1)[-1]]
+    defining = sorted(o for o in overrides if not is_run_only(override_key(o)))
+    swept = [override_key(o) for o in defining if "," in o or "(" in o.split("=", 1)[-1]]
     stem = re.sub(r"[^A-Za-z0-9_.+-]", "_", "+".join(swept) or "jobs")[:60]
     return f"adhoc-{stem}-{short_hash(defining)}"
 
@@ -83,6 +86,8 @@ def _resolved(config: DictConfig, key: str) -> Path:
 class SweepCallback(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = _resolved(config, "hydra.run.dir").resolve()
+        if folder.exists():
+            _refuse_if_locked(folder)
         _before_run[folder] = _listing(folder) if folder.exists() else None
         _make_or_exit(folder)
 
@@ -116,6 +121,19 @@ class SweepCallback(Callback):
             print(f"arm-bench: {len(failed)} of {len(jobs)} jobs failed (rerun the sweep to retry only them; "
                   f"{self.folder / SUMMARY_FILE}):\n{lines}", file=sys.stderr)
             sys.exit(1)
+
+
+def _refuse_if_locked(folder: Path) -> None:
+    """A single run on a folder another process is writing stops before Hydra writes its files into it."""
+    lock = RunLock(folder)
+    if not lock.path.exists():  # never locked: nobody holds it (and probing would add a file to the folder)
+        return
+    try:
+        lock.acquire(wait=False)
+    except RunLocked as err:
+        print(f"arm-bench: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    lock.release()
 
 
 def _make_or_exit(folder: Path) -> None:
@@ -173,9 +191,8 @@ def record_failure(run_dir: Path, reason: str) -> None:
         previous = None
     if previous is None or previous.get("status") != "finished":
         if previous is None or previous.get("status") not in ("failed", "interrupted"):
-            atomic_write_json(folder.summary, {"status": "failed", "reason": reason, "rounds_completed": 0})
-        else:
-            atomic_write_json(folder.summary, {**previous, "status": "failed", "reason": reason})
+            previous = {"failed_round": 0, "rounds_completed": 0}  # it failed before its first round
+        atomic_write_json(folder.summary, {**previous, "status": "failed", "reason": reason})
     record_job(run_dir, "failed", reason)
 
 
@@ -214,9 +231,9 @@ def remove_what_this_run_created(folder: Path) -> None:
         return
     before = _before_run.pop(folder)
     created = sorted(_listing(folder) - (before or set()), key=lambda p: p.count("/"), reverse=True)
-    if not all(BOOKKEEPING.match(path) for path in created):
+    if not all(BOOKKEEPING.match(path) or LOCK_FILES.match(path) for path in created):
         return
-    for relative in created:
+    for relative in (path for path in created if BOOKKEEPING.match(path)):
         path = folder / relative
         if path.is_dir():
             if not any(path.iterdir()):

@@ -52,9 +52,18 @@ def check_finite(cfg: DictConfig) -> None:
                 raise UserError(f"{key}={leaf} is not a finite number; set a finite value (see its comment in conf/)")
 
 
+def check_dataset_numbers(dataset: DictConfig) -> None:
+    """Dataset options are free-form (no schema), so their known counts must be checked to be numbers at all."""
+    for key in (*DATASET_SIZES, "noise"):
+        value = dataset.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise UserError(f"dataset.{key}={value} must be a number (see conf/dataset/ for its meaning)")
+
+
 def check_numbers(cfg: DictConfig) -> None:
     """Refuse non-finite and out-of-range numeric knobs of a composed config, naming the first one found."""
     check_finite(cfg)
+    check_dataset_numbers(cfg.dataset)
     rm, ev, annotator = cfg.reward_model, cfg.eval, cfg.annotator
     positive = {"batch.size": cfg.batch.size, "budget": cfg.budget, "initial_labels": cfg.initial_labels,
                 "prompts_per_round": cfg.prompts_per_round, "reward_model.width": rm.width,
@@ -93,9 +102,9 @@ def check_numbers(cfg: DictConfig) -> None:
         )
 
 
-def check_device(name: str) -> None:
-    """``reward_model.device`` names a device this machine has: auto, cpu, cuda, cuda:N or mps."""
-    key = f"reward_model.device={name!r}"
+def check_device(name: str, option: str = "reward_model.device") -> None:
+    """``option`` names a device this machine has: auto, cpu, cuda, cuda:N or mps."""
+    key = f"{option}={name!r}"
     if name in ("auto", "cpu"):
         return
     match = re.fullmatch(r"cuda(?::(\d+))?", name)

@@ -47,7 +47,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated figure rows: spearman, bon or any metrics.jsonl key "
                              "(default: spearman,bon)")
     parser.add_argument("--seed", type=int, help="seed shown in the toy figure (default: the smallest)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.columns < 1:
+        parser.error(f"--columns {args.columns}: give at least 1 panel per row")
+    if not 0 < args.level < 1:
+        parser.error(f"--level {args.level}: give a confidence level between 0 and 1, e.g. 0.95")
+    return args
 
 
 def run(args: argparse.Namespace) -> list[Path]:

@@ -96,7 +96,7 @@ def test_a_failed_start_keeps_a_folder_that_existed_and_everything_in_it(tmp_pat
     assert (folder / "notes.log").read_text() == "x"
 
 
-def interrupted_run(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def interrupted_run(run_dir: Path, monkeypatch: pytest.MonkeyPatch, *overrides: str) -> None:
     """A run stopped after round 0 (as by a crash), leaving a checkpoint to resume from."""
     from benchmark import loop
 
@@ -110,7 +110,7 @@ def interrupted_run(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(loop, "train_bradley_terry", crash_in_round_1)
         with pytest.raises(RuntimeError, match="crash"):
-            run_experiment(compose_config(), run_dir)
+            run_experiment(compose_config(*overrides), run_dir)
 
 
 def test_resume_onto_changed_data_is_refused_unless_allowed(tmp_path: Path, monkeypatch):
@@ -160,3 +160,36 @@ def test_an_unusable_output_root_is_one_line(tmp_path: Path):
         assert done.returncode == 2, done.stderr
         assert done.stderr.strip().splitlines() == [done.stderr.strip()]
         assert "cannot create the output folder" in done.stderr and "set output_root" in done.stderr
+
+
+def test_a_finished_run_on_changed_inputs_is_skipped_with_a_note(tmp_path: Path, monkeypatch, caplog):
+    run_dir = tmp_path / "run"
+    finished = run_experiment(compose_config(), run_dir)
+    monkeypatch.setattr(provenance, "source_hash", lambda: "edited")
+    with caplog.at_level("INFO"):
+        assert run_experiment(compose_config(), run_dir) == finished
+    assert "its inputs changed since it ran (package source changed); skipping" in caplog.text
+
+
+def test_a_run_stopped_before_its_first_round_starts_again_on_new_inputs(tmp_path: Path, monkeypatch):
+    from benchmark import loop
+
+    run_dir = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(loop, "train_bradley_terry", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("x")))
+        with pytest.raises(RuntimeError):
+            run_experiment(compose_config(), run_dir)
+    monkeypatch.setattr(provenance, "source_hash", lambda: "fixed")
+    summary = run_experiment(compose_config(), run_dir)
+    assert summary["status"] == "finished" and summary["changed_inputs"] == []
+    assert json.loads((run_dir / "inputs.json").read_text())["source"] == "fixed"
+
+
+def test_a_resumed_library_run_keeps_its_labels(tmp_path: Path, monkeypatch):
+    """benchmark.run writes no .hydra/: the labels saved at round 0 name the run when it is resumed."""
+    from benchmark.experiment import resumed_config
+
+    run_dir = tmp_path / "run"
+    interrupted_run(run_dir, monkeypatch, "selector=random")
+    cfg, _ = resumed_config(compose_config(f"resume={run_dir}"), [f"resume={run_dir}"])
+    assert run_experiment(cfg, run_dir)["labels"]["selector"] == "random"

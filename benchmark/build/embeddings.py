@@ -22,7 +22,7 @@ from benchmark.reward_model import resolve_device
 
 def run_embeddings(cfg: DictConfig, work: WorkDir, splits: list[str]) -> None:
     score_shards(cfg, work, splits, "embeddings",
-                 lambda: embedding_scorer(cfg.embeddings, resolve_device(cfg.device)))
+                 lambda: embedding_scorer(cfg.embeddings, resolve_device(cfg.device, "device")))
 
 
 def embedding_scorer(settings: DictConfig, device: torch.device, padding_side: str | None = None) -> Scorer:

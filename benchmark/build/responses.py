@@ -39,7 +39,7 @@ def run_responses(cfg: DictConfig, work: WorkDir, splits: list[str]) -> None:
             log.info("responses of %s: all shards done", split)
             continue
         if model is None:
-            device = resolve_device(cfg.device)
+            device = resolve_device(cfg.device, "device")
             tokenizer = load_tokenizer(settings.model, "left")
             model = load_model("AutoModelForCausalLM", settings.model, device, settings.dtype)
         bar = tqdm(total=sum(s.prompts for s in todo) * per_prompt, desc=f"responses {split}", unit="seq")

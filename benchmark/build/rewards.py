@@ -18,7 +18,7 @@ from benchmark.reward_model import resolve_device
 
 
 def run_rewards(cfg: DictConfig, work: WorkDir, splits: list[str]) -> None:
-    score_shards(cfg, work, splits, "rewards", lambda: reward_scorer(cfg.rewards, resolve_device(cfg.device)))
+    score_shards(cfg, work, splits, "rewards", lambda: reward_scorer(cfg.rewards, resolve_device(cfg.device, "device")))
 
 
 def reward_scorer(settings: DictConfig, device: torch.device) -> Scorer:

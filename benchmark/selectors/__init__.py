@@ -9,12 +9,17 @@ from typing import Any
 
 #: Public name -> the submodule that defines it.
 _SOURCES = {
+    "BADGESelector": "badge",
     "BALDSelector": "bald",
+    "BALPMSelector": "bal_pm",
     "BatchBALDSelector": "batchbald",
     "CoresetSelector": "coreset",
     "DOptimalSelector": "dopt",
+    "DoubleTSSelector": "double_ts",
+    "EPIGSelector": "epig",
     "EntropySelector": "entropy",
     "GreedyDOptimalSelector": "greedy_dopt",
+    "KCenterSelector": "kcenter",
     "MaxDiffSelector": "maxdiff",
     "RandomSelector": "random",
     "SelectionContext": "base",
