@@ -18,10 +18,8 @@ from benchmark.selectors.base import SelectionContext, Selector, require_explici
 class BADGESelector(Selector):
     def embeddings(self, context: SelectionContext) -> torch.Tensor:
         """g of every pool pair (N × h, float32)."""
-        first, second = context.pool_index
-        differences = context.features[first] - context.features[second]
         p = torch.sigmoid(context.reward_differences)
-        return differences.mul_((p - (p >= 0.5).to(p.dtype))[:, None])
+        return context.pair_differences * (p - (p >= 0.5).to(p.dtype))[:, None]
 
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
         require_explicit_pool(context, "badge")

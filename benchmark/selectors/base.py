@@ -50,6 +50,12 @@ class SelectionContext:
         return self.rewards[first] - self.rewards[second]
 
     @cached_property
+    def pair_differences(self) -> torch.Tensor:
+        """v = φ_a − φ_b of every pool pair (N × h); explicit pools only. Shared: never modify it in place."""
+        first, second = self.pool_index
+        return self.features.index_select(0, first).sub_(self.features.index_select(0, second))
+
+    @cached_property
     def pool_index(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(first, second) local indices of every pool pair; explicit pools only (an implicit one is not listed)."""
         _require_listed_pairs(self, "a selector that reads pool_index or reward_differences")

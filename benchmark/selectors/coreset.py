@@ -40,8 +40,7 @@ class CoresetSelector(Selector):
 
     def sensitivities(self, context: SelectionContext) -> np.ndarray:
         """σ_k of every pool pair (N,), after k-means seeded from ``context.rng``."""
-        first, second = context.pool_index
-        differences = context.features.index_select(0, first).sub_(context.features.index_select(0, second))
+        differences = context.pair_differences
         centres, assignments = kmeans(differences, min(self.clusters, len(differences)), context.rng)
         return lr_sensitivities(differences, centres, assignments, self.radius).cpu().numpy()
 

@@ -23,9 +23,7 @@ CHUNK = 256
 class KCenterSelector(Selector):
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
         require_explicit_pool(context, "kcenter")
-        first, second = context.pool_index
-        differences = context.features[first] - context.features[second]
-        return greedy_k_center(differences, context.labelled_differences, n)
+        return greedy_k_center(context.pair_differences, context.labelled_differences, n)
 
 
 def greedy_k_center(points: torch.Tensor, covered: torch.Tensor, n: int) -> np.ndarray:
