@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from benchmark.outputs import area_under_curve
+from benchmark.summary_metrics import summary_metrics
 from plots.curves import BASELINE, SPEARMAN, baseline_line
 from plots.intervals import LEVEL, t_multiplier
 from plots.loading import CHANGED_MARK, final_rows
@@ -34,20 +34,21 @@ CELL = ["setting", "line"]
 def run_statistics(frame: pd.DataFrame, bon_key: str, targets: pd.Series) -> pd.DataFrame:
     """The per-run numbers the table aggregates over seeds, indexed by run; NaN where undefined.
 
-    ``targets`` is the Spearman to reach, by setting.
+    ``targets`` is the Spearman to reach, by setting. The final values, areas and labels to target are
+    benchmark.summary_metrics' (the numbers summary.json and W&B hold), here with the setting's target.
     """
-    ordered = frame.sort_values(["run", "n_labels"])
-    by_run = ordered.groupby("run")
     last = final_rows(frame)
     stats = last[["setting", "line", "selector", "seed", "allow_changed_inputs"]].copy()
-    stats[FINAL_SPEARMAN] = last[SPEARMAN]
-    stats[FINAL_BON] = last[bon_key]
-    for name, metric in ((AUC_SPEARMAN, SPEARMAN), (AUC_BON, bon_key)):
-        stats[name] = by_run[["n_labels", metric]].apply(
-            lambda run, metric=metric: area_under_curve(run["n_labels"].to_numpy(), run[metric].to_numpy()))
-    target = targets.reindex(ordered["setting"].astype(str)).to_numpy()
-    stats[TO_TARGET] = ordered[ordered["spearman"].to_numpy() >= target].groupby("run")["n_labels"].first()
-    later = ordered[ordered["round"] > 0]
+    names = {FINAL_SPEARMAN: f"final/{SPEARMAN}", FINAL_BON: f"final/{bon_key}", AUC_SPEARMAN: f"auc/{SPEARMAN}",
+             AUC_BON: f"auc/{bon_key}", TO_TARGET: "labels_to_target/spearman"}
+    columns = ["n_labels", "spearman", SPEARMAN, bon_key]
+    per_run = {
+        run: summary_metrics(rows[columns].to_dict("records"), bon_key, float(targets[str(stats.at[run, "setting"])]))
+        for run, rows in frame.sort_values(["run", "n_labels"]).groupby("run")
+    }
+    for column, key in names.items():
+        stats[column] = [math.nan if per_run[run][key] is None else per_run[run][key] for run in stats.index]
+    later = frame[frame["round"] > 0]
     stats[SELECTION] = later.groupby("run")[SELECTION].mean() if SELECTION in later else math.nan
     return stats
 
