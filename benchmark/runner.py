@@ -27,6 +27,7 @@ from benchmark.loggers import build_logger
 from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.memory import check_memory
 from benchmark.outputs import RunFolder, atomic_write_json, atomic_write_text, format_round_table, read_text
+from benchmark.pools import is_implicit, pair_space_size
 from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import Selector
 from benchmark.spec import RunSpec, differing_keys
@@ -75,6 +76,18 @@ def build_selector(spec: RunSpec) -> Selector:
         raise UserError(f"selector._target_={target} does not subclass benchmark.selectors.Selector; subclass it "
                         "(it declares allows_repeats and the select(context, n) contract)")
     return selector
+
+
+def refuse_implicit_pool_unless_served(spec: RunSpec, data: PreferenceData, selector: Selector) -> None:
+    """Before round 0 trains: a selector that needs listed pairs cannot run on rounds whose pool is implicit."""
+    space = pair_space_size(spec.prompts_per_round, data.responses_per_prompt, spec.pairing)
+    if is_implicit(space, spec.pairing, spec.cap) and not selector.implicit_pool:
+        raise UserError(
+            f"selector {spec.labels.selector} ({type(selector).__name__}) needs listed candidate pairs, but "
+            f"candidates_per_round=null makes each round's pool all {space:,} cross-prompt pairs, never listed; set "
+            "candidates_per_round to a number (e.g. 22500), or use a selector that serves it (random, entropy, dopt, "
+            "pastaware_dopt, xtx, double_ts)"
+        )
 
 
 def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, Any] | None) -> None:
@@ -130,6 +143,7 @@ def run_experiment(
     selector = build_selector(spec)
     data = instantiate_checked(spec.dataset, "dataset")
     check_against_data(spec, data)
+    refuse_implicit_pool_unless_served(spec, data, selector)
     folder = RunFolder(run_dir)
     if spec.options.overwrite or not holds_this_finished_run(folder, spec):  # a run to skip needs no memory
         check_memory(spec, data, resolve_device(spec.reward_model.device))

@@ -71,3 +71,16 @@ def test_a_class_that_cannot_select_is_refused_before_any_data(make_config, run_
     with pytest.raises(UserError, match=message):
         run_experiment(cfg, run_dir)
     assert not run_dir.exists()
+
+
+def test_a_selector_that_needs_listed_pairs_is_refused_before_round_0_on_an_implicit_pool(make_config, run_dir,
+                                                                                           monkeypatch):
+    from benchmark import pools
+
+    monkeypatch.setattr(pools, "IMPLICIT_MIN_PAIRS", 1)  # tiny rounds get the implicit all-pairs pool
+    implicit = ("setup=cross_prompt", "candidates_per_round=null")
+    with pytest.raises(UserError, match=r"^selector bald \(BALDSelector\) needs listed candidate pairs.*set "
+                                        r"candidates_per_round to a number"):
+        run_experiment(make_config("selector=bald", *implicit), run_dir)
+    assert not run_dir.exists()
+    assert run_experiment(make_config("selector=dopt", *implicit), run_dir)["status"] == "finished"

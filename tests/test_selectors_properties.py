@@ -102,7 +102,9 @@ def test_the_implicit_pool_is_refused_clearly_or_served_correctly(name):
         rows = selector.select(context, 100)
     except UserError as err:
         assert re.search(rf"{name}|explicit candidate pool", str(err)) and "candidates_per_round" in str(err)
+        assert not selector.implicit_pool, "it says it serves the implicit pool, but refuses it"
         return
+    assert selector.implicit_pool, "it serves the implicit pool: set implicit_pool = True so runs may use it"
     assert_valid(rows, 100, context, labelled_keys, selector.allows_repeats)
 
 

@@ -93,6 +93,9 @@ class Selector(ABC):
 
     #: True when the returned rows may repeat (an annotator labels a repeated pair again).
     allows_repeats: bool = False
+    #: True when ``select`` serves the implicit all-pairs pool (``context.pool.implicit``: rows are pair ranks,
+    #: no pair is listed). A run whose rounds have such a pool refuses other selectors before round 0.
+    implicit_pool: bool = False
 
     @abstractmethod
     def select(self, context: SelectionContext, n: int) -> np.ndarray:

@@ -29,6 +29,7 @@ class DOptimalSelector(Selector):
     ``past_aware`` adds the labelled pairs' Fisher to M; ``weighted=False`` drops the p(1−p) weight
     (the reference ``XtX_rule``: design for least squares, exploration only).
     """
+    implicit_pool = True
 
     def __init__(self, eps: float = 1e-6, past_aware: bool = False, weighted: bool = True):
         if eps <= 0:

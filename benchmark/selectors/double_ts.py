@@ -25,6 +25,8 @@ MIN_BLOCK = 64
 
 
 class DoubleTSSelector(Selector):
+    implicit_pool = True
+
     def __init__(self, max_redraws: int = 10, prior_precision: float | None = None):
         if max_redraws < 0:
             raise ValueError(f"max_redraws must be zero or positive, got {max_redraws}")

@@ -11,6 +11,8 @@ from benchmark.selectors.base import SelectionContext, Selector, top_n
 
 
 class EntropySelector(Selector):
+    implicit_pool = True
+
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
         if context.pool.implicit:
             rewards = context.rewards
