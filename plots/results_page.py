@@ -422,7 +422,16 @@ def timing_text(timing: dict[str, Any]) -> str:
                       for name, e in entries.items())
     return (f"The sweeps took {total:.1f} min of wall time on {timing.get('cores', '?')} cores "
             f"({timing.get('cpu', 'unknown CPU')}), with `hydra/launcher=joblib` (one job per core, one torch "
-            f"thread each): {parts}. Reruns that only skip finished runs are not counted.")
+            f"thread each): {parts}. Reruns that only skip finished runs are not counted.{drawing_text(timing, total)}")
+
+
+def drawing_text(timing: dict[str, Any], sweep_minutes: float) -> str:
+    """The rest of the whole command's time: drawing and writing the page (measured by this invocation)."""
+    seconds = timing.get("drawing_seconds")
+    if seconds is None:
+        return ""
+    return (f" Drawing the figures and tables and writing this page took {seconds:.0f} s, so the whole command "
+            f"takes about {sweep_minutes + seconds / 60:.1f} min when it computes every run.")
 
 
 def failures_text(sweeps: Sequence[Sweep]) -> str:
@@ -503,8 +512,10 @@ def build(args: argparse.Namespace) -> Path:
     root = args.root.resolve()
     if not args.skip_sweeps:
         run_sweeps(root, args.overrides)
+    started = time.time()
     sweeps = {name: draw(root, name, args.figures) for name in SWEEPS}
-    atomic_write_text(args.page, render_page(sweeps, read_timing(root), args.root, args.page))
+    timing = {**read_timing(root), "drawing_seconds": time.time() - started}
+    atomic_write_text(args.page, render_page(sweeps, timing, args.root, args.page))
     return args.page
 
 
