@@ -12,7 +12,10 @@ none for 1 (a 95 % t band at 2 seeds is ±12.7 standard errors and hides the lin
 import argparse
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_text
@@ -55,8 +58,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run(args: argparse.Namespace) -> list[Path]:
-    """Draw everything; returns the files written."""
+@dataclass(frozen=True)
+class Drawn:
+    """What one ``arm-bench-plot`` call wrote, and the tidy frame and summary table it drew them from."""
+
+    written: list[Path]
+    frame: pd.DataFrame
+    table: pd.DataFrame
+    bon_key: str
+
+
+def run(args: argparse.Namespace) -> Drawn:
+    """Draw everything; returns the files written and the data behind them."""
     frame = read_runs(args.folders, args.selectors)
     bon_key = choose_bon(frame, args.bon_n)
     metrics = choose_metrics(args.metrics, bon_key, frame)
@@ -75,13 +88,13 @@ def run(args: argparse.Namespace) -> list[Path]:
         written.append(out / name)
     print(f"{frame['run'].nunique()} runs, {len(settings(frame))} setting(s), {table['selector'].nunique()} "
           "selector(s)")
-    return written
+    return Drawn(written, frame, table, bon_key)
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="arm-bench-plot: %(message)s")
     try:
-        for path in run(parse_args(argv)):
+        for path in run(parse_args(argv)).written:
             print(path)
     except UserError as err:
         print(f"arm-bench-plot: error: {err}", file=sys.stderr)

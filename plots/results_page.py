@@ -31,15 +31,14 @@ from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_bytes, atomic_write_json, atomic_write_text
 from benchmark.sweep import SUMMARY_FILE
 from plots import cli
-from plots.curves import BASELINE, choose_bon
+from plots.curves import BASELINE
 from plots.intervals import LEVEL, Interval, t_interval
-from plots.loading import final_rows, read_runs, settings
+from plots.loading import final_rows, settings
 from plots.tables import (
     AUC_SPEARMAN,
     FINAL_SPEARMAN,
     markdown_table,
     run_statistics,
-    summary_table,
     target_spearman,
     to_markdown,
 )
@@ -177,18 +176,17 @@ def draw(root: Path, name: str, figures: Path) -> Sweep:
     if not folder.is_dir():
         raise UserError(f"{folder} does not exist: run `make results` without --skip-sweeps, or pass the --root "
                         "the sweeps wrote to")
-    written = cli.run(cli.parse_args([str(folder), "--out", str(root / "plots" / name), "--paired"]))
+    drawn = cli.run(cli.parse_args([str(folder), "--out", str(root / "plots" / name), "--paired"]))
     (figures / name).mkdir(parents=True, exist_ok=True)
     for old in (figures / name).glob("*.png"):
         old.unlink()
-    images = [shrink_png(path, figures / name / path.name) for path in written if path.suffix == ".png"]
-    frame = read_runs([folder])
-    bon_key = choose_bon(frame, None)
+    images = [shrink_png(path, figures / name / path.name) for path in drawn.written if path.suffix == ".png"]
+    frame, bon_key = drawn.frame, drawn.bon_key
     stats = run_statistics(frame, bon_key, target_spearman(frame, None)[0])
     stats = stats.join(final_rows(frame)[["setup", "batch", "batch.size", "n_labels"]])
     summary_path = folder / SUMMARY_FILE
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    return Sweep(name, frame, summary_table(frame, bon_key), stats, bon_key, images, summary)
+    return Sweep(name, frame, drawn.table, stats, bon_key, images, summary)
 
 
 # ---- numbers and verdicts ------------------------------------------------------------------------------------------
