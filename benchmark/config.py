@@ -19,6 +19,7 @@ from hydra.utils import get_object
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from benchmark.errors import UserError
+from benchmark.package_files import register_package_file_resolver
 
 
 class Pairing(Enum):
@@ -145,6 +146,7 @@ def sweep_dir_name(choice: str) -> str:
 
 
 def register_resolvers() -> None:
+    register_package_file_resolver()
     if not OmegaConf.has_resolver("arm_run_name"):
         OmegaConf.register_new_resolver("arm_run_name", run_name)
     if not OmegaConf.has_resolver("arm_sweep_name"):

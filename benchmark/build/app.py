@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from benchmark.build.workdir import WorkDir
 from benchmark.errors import UserError
+from benchmark.package_files import register_package_file_resolver
 from benchmark.paths import BUILD_CONF_DIR
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ def build(cfg: DictConfig) -> None:
     if not set(splits) <= {"train", "test"}:
         raise UserError(f"splits={splits}: each must be train or test")
     work = WorkDir(Path(cfg.work_dir).expanduser())
+    if cfg.threads is not None:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
     for stage in STAGES:
         if stage in cfg.stages:
             log.info("stage %s: %s", stage, ", ".join(splits))
@@ -49,6 +54,9 @@ def _missing_keys(tree: dict, prefix: str = "") -> list[str]:
         elif value == "???":
             keys.append(f"{prefix}{key}")
     return keys
+
+
+register_package_file_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=str(BUILD_CONF_DIR), config_name="config")

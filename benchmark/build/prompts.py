@@ -1,11 +1,16 @@
-"""Stage (a): prompts from a Hugging Face dataset or local json/parquet files.
+"""Stage (a): prompts from a Hugging Face dataset, local json/parquet files, or a ShareGPT file.
 
 HH-RLHF rows hold whole dialogues; the prompt is the ``chosen`` text up to and including its last
-"\\n\\nAssistant:", the cue the policy continues from (docs/method.md §1.1). Prompts longer than
+"\\n\\nAssistant:", the cue the policy continues from (docs/method.md §1.1). A ShareGPT file (``format=sharegpt``)
+holds conversations; the prompt is a conversation's opening user turn, and one file serves both splits through a
+seeded shuffle (test prompts first, so a larger train limit never changes the test set). Prompts longer than
 ``max_tokens`` tokens of the generator's tokenizer are skipped, as in the authors' code.
 """
 
+import json
 import logging
+import random
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -20,6 +25,11 @@ log = logging.getLogger(__name__)
 ASSISTANT_CUE = "\n\nAssistant:"
 TOKENIZE_BATCH = 1024
 FILE_FORMATS = ("json", "parquet", "csv", "text", "arrow")
+PROMPT_FORMATS = ("hh", "plain", "sharegpt")
+#: ShareGPT prompts: mostly ASCII (the golden scorer and the LLM are English models), a few words at least.
+MIN_ASCII_FRACTION, MIN_WORDS = 0.99, 3
+#: Characters per token above which a prompt is skipped before tokenizing (a speed filter for 90k prompts).
+MAX_CHARS_PER_TOKEN = 16
 
 
 def extract_prompt(text: str) -> str | None:
@@ -30,21 +40,20 @@ def extract_prompt(text: str) -> str | None:
 
 def run_prompts(cfg: DictConfig, work: WorkDir, splits: list[str]) -> None:
     settings = cfg.prompts
-    if settings.format not in ("hh", "plain"):
-        raise UserError(f"prompts.format={settings.format!r} is not hh (cut a dialogue at its last assistant cue) "
-                        "or plain (the column is the prompt)")
+    if settings.format not in PROMPT_FORMATS:
+        raise UserError(f"prompts.format={settings.format!r} is not hh (cut a dialogue at its last assistant cue), "
+                        "plain (the column is the prompt) or sharegpt (a conversation's opening user turn)")
     for split in splits:
         path = work.prompts(split)
         check_params(path.parent, stage_params(cfg, "prompts"))
         if path.exists():
             log.info("prompts of %s: %s exists, skipping", split, path)
             continue
-        texts = load_column(settings, split)
-        candidates = [extract_prompt(t) for t in texts] if settings.format == "hh" else list(texts)
+        texts, candidates = _candidates(settings, split)
         with_cue = [p for p in candidates if p]
         short = within_length(with_cue, load_tokenizer(settings.tokenizer, "right"), settings.max_tokens)
-        limit = settings.limit[split]
-        kept = short if limit is None else short[:limit]
+        kept = _split_of(short, split, settings.limit, cfg.seed) if settings.format == "sharegpt" else (
+            short if settings.limit[split] is None else short[: settings.limit[split]])
         if not kept:
             raise UserError(f"no prompts left for split {split} of prompts.path={settings.path}; check the column "
                             "and format, or raise prompts.max_tokens")
@@ -53,6 +62,67 @@ def run_prompts(cfg: DictConfig, work: WorkDir, splits: list[str]) -> None:
                  "too_long": len(with_cue) - len(short), "kept": len(kept)}
         atomic_write_json(path.parent / "stats.json", stats)
         log.info("prompts of %s: %s", split, stats)
+
+
+def _candidates(settings: DictConfig, split: str) -> tuple[list[Any], list[str | None]]:
+    """The source rows of a split and the prompt of each (None where a row has no usable prompt)."""
+    if settings.format == "sharegpt":
+        rows = read_sharegpt(Path(settings.path))
+        longest = MAX_CHARS_PER_TOKEN * settings.max_tokens
+        return rows, [p if p and len(p) <= longest else None for p in _unique(map(opening_turn, rows))]
+    texts = load_column(settings, split)
+    return texts, [extract_prompt(t) for t in texts] if settings.format == "hh" else list(texts)
+
+
+def read_sharegpt(path: Path) -> list[dict[str, Any]]:
+    """The conversations of a ShareGPT JSON array, up to the last complete one (packaged copies are cut short)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read prompts.path={path} ({err}); point it at a ShareGPT JSON file") from err
+    decoder, rows, index = json.JSONDecoder(), [], text.find("[") + 1
+    while index > 0:
+        while index < len(text) and text[index] in " \t\r\n,":
+            index += 1
+        try:
+            row, index = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            break
+        rows.append(row)
+    if not rows:
+        raise UserError(f"prompts.path={path} holds no ShareGPT conversations (a JSON array of objects)")
+    return rows
+
+
+def opening_turn(row: Any) -> str | None:
+    """The user's opening message, if the conversation starts with one in (mostly) English."""
+    turns = row.get("conversations") if isinstance(row, dict) else None
+    if not turns or not isinstance(turns[0], dict) or turns[0].get("from") != "human":
+        return None
+    text = str(turns[0].get("value", "")).strip()
+    ascii_share = sum(c.isascii() for c in text) / max(len(text), 1)
+    return text if ascii_share >= MIN_ASCII_FRACTION and len(text.split()) >= MIN_WORDS else None
+
+
+def _unique(prompts: Any) -> list[str | None]:
+    """Later copies of a prompt become None: a prompt in both splits would leak test prompts into training."""
+    seen: set[str] = set()
+    out: list[str | None] = []
+    for prompt in prompts:
+        out.append(None if prompt is None or prompt in seen else prompt)
+        seen.add(prompt)
+    return out
+
+
+def _split_of(prompts: list[str], split: str, limit: DictConfig, seed: int) -> list[str]:
+    """This split's share of one seeded shuffle: the first ``limit.test`` prompts are test, the next train."""
+    if limit.test is None:
+        raise UserError("prompts.limit.test must be a number with format=sharegpt (one file serves both splits)")
+    order = list(prompts)
+    random.Random(seed).shuffle(order)
+    start = 0 if split == "test" else limit.test
+    stop = None if limit[split] is None else start + limit[split]
+    return order[start:stop]
 
 
 def load_column(settings: DictConfig, split: str) -> list[str]:

@@ -12,7 +12,7 @@ import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from benchmark.build.hf import load_model, load_tokenizer
+from benchmark.build.hf import chat_prompt, load_model, load_tokenizer
 from benchmark.build.workdir import Shard, WorkDir, check_params, save_jsonl, shard_seed, shards, stage_params
 from benchmark.reward_model import resolve_device
 
@@ -56,13 +56,19 @@ def run_responses(cfg: DictConfig, work: WorkDir, splits: list[str]) -> None:
 
 
 def sample(model: Any, tokenizer: Any, prompts: list[str], settings: DictConfig) -> list[str]:
-    """One sampled continuation per prompt; prompts are left-padded so new tokens start at one column."""
-    inputs = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
+    """One sampled continuation per prompt; prompts are left-padded so new tokens start at one column.
+
+    With ``chat`` an instruction model answers the prompt as a one-turn chat (its template already holds the
+    special tokens, so none are added) and stops at its end-of-turn token.
+    """
+    texts = [chat_prompt(tokenizer, p) for p in prompts] if settings.chat else prompts
+    inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=not settings.chat)
+    inputs = inputs.to(model.device)
     with torch.no_grad():
         output = model.generate(
             input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], do_sample=True, top_k=0,
             temperature=settings.temperature, top_p=settings.top_p, max_new_tokens=settings.max_new_tokens,
-            pad_token_id=tokenizer.pad_token_id,
+            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
         )
     return tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
