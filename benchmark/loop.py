@@ -18,8 +18,8 @@ from benchmark.data import PreferenceData
 from benchmark.diagnostics import KEYS as DIAGNOSTIC_KEYS
 from benchmark.diagnostics import batch_diagnostics
 from benchmark.errors import UserError
+from benchmark.evaluation import Evaluator
 from benchmark.labelled import LabelledSet
-from benchmark.metrics import Evaluator
 from benchmark.pools import CandidatePool, build_pool, pair_space_size, sample_prompts
 from benchmark.reward_model import RewardMLP, build_model, resolve_device, to_tensor, train_bradley_terry
 from benchmark.rng import generator, torch_seed
@@ -74,7 +74,7 @@ class ActiveLearning:
         self.annotator = BradleyTerryAnnotator(spec.annotator.beta, scale, self.seed)
         ev = spec.eval
         self.evaluator = Evaluator(
-            data.test_embeddings, data.test_rewards, generator(self.seed, "eval"), ev.bon_n,
+            data.test_embeddings, data.test_rewards, self.seed, ev.bon_n,
             ev.bon_repeats, ev.accuracy_pairs, ev.chunk_prompts, ev.test_prompts,
         )
         self.labelled = LabelledSet(self.total_responses)

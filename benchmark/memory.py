@@ -14,7 +14,7 @@ import torch
 from benchmark import pools
 from benchmark.data import PreferenceData
 from benchmark.errors import UserError
-from benchmark.metrics import effective_chunk_prompts
+from benchmark.evaluation import effective_chunk_prompts
 from benchmark.spec import RunSpec
 
 #: A listed pool pair: first/second/key int64 plus the selector's index tensors and float64 score.

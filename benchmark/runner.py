@@ -201,7 +201,7 @@ def _run_locked(
         logger.log_round({**record, **timing})
     started = time.time()
     labels = spec.labels
-    bon_key = f"bon/{loop.evaluator.largest_n}"
+    bon_key = loop.evaluator.bon_key
     base = {"labels": labels.as_dict(), "sweep": sweep, "inputs": record_of_inputs,
             "allow_changed_inputs": bool(changed), "changed_inputs": changed}
     log.info("run %s: %s, %d rounds of %d pairs -> %s", labels.selector, labels.setup, spec.rounds,
@@ -240,7 +240,7 @@ def _run_locked(
     atomic_write_json(folder.summary, summary)
     checkpoint.path(folder).unlink(missing_ok=True)
     logger.finish(summary, exit_code=0)
-    print(format_round_table(records, timings, loop.evaluator.largest_n))
+    print(format_round_table(records, timings, bon_key))
     print(f"outputs: {folder.root.resolve()}")
     return summary
 
