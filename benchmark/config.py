@@ -1,6 +1,6 @@
 """Structured-config schemas for the common fields, so a typo'd key fails when Hydra composes.
 
-Group options whose parameters differ by implementation (``dataset``, ``selector``) stay free-form:
+Group options whose parameters differ by implementation (``dataset``, ``selector``, ``reward_model``) stay free-form:
 their parameters are checked against the ``_target_``'s signature when it is built
 (:func:`instantiate_checked`), so a user's own selector needs no schema edit.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.utils import get_object
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf, ValidationError
 
 from benchmark.errors import UserError
 
@@ -51,13 +51,33 @@ class SetupConfig:
 
 @dataclass
 class RewardModelConfig:
-    width: int = 512
-    layers: int = 3
+    """How every reward head is trained; the head's own parameters (``_target_``, width, ...) are free-form."""
+
     lr: float = 1e-3
     steps: int = 1000
     weight_decay: float = 0.0
     warm_start: bool = False
     device: str = "auto"
+
+
+#: The reward_model keys that say how a head is trained; every other key is a parameter of its ``_target_``.
+TRAINING_KEYS = frozenset(RewardModelConfig.__dataclass_fields__)
+
+
+def training_config(reward_model: DictConfig) -> RewardModelConfig:
+    """The training keys of a ``reward_model`` node, typed (a head's YAML that leaves one out gets its default)."""
+    node = OmegaConf.masked_copy(reward_model, [key for key in reward_model if key in TRAINING_KEYS])
+    try:
+        typed = OmegaConf.merge(OmegaConf.structured(RewardModelConfig), node)
+    except ValidationError as err:
+        reason = str(err).splitlines()[0]
+        raise UserError(f"reward_model.{err.key}: {reason} (see conf/reward_model/training/adam.yaml)") from err
+    return OmegaConf.to_object(typed)  # type: ignore[return-value]
+
+
+def head_node(reward_model: DictConfig) -> DictConfig:
+    """The head's own part of a ``reward_model`` node: ``_target_`` and its parameters, not the training keys."""
+    return OmegaConf.masked_copy(reward_model, [key for key in reward_model if key not in TRAINING_KEYS])
 
 
 @dataclass
@@ -96,7 +116,7 @@ class Config:
     selector: Any = MISSING
     batch: BatchConfig = MISSING
     setup: SetupConfig = MISSING
-    reward_model: RewardModelConfig = MISSING
+    reward_model: Any = MISSING  # a head (`_target_` and its parameters) plus RewardModelConfig's keys
     annotator: AnnotatorConfig = MISSING
     logger: LoggerConfig = MISSING
     eval: EvalConfig = field(default_factory=EvalConfig)

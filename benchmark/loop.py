@@ -21,7 +21,7 @@ from benchmark.errors import UserError
 from benchmark.evaluation import Evaluator
 from benchmark.labelled import LabelledSet
 from benchmark.pools import CandidatePool, build_pool, pair_space_size, sample_prompts
-from benchmark.reward_model import RewardMLP, build_model, resolve_device, to_tensor, train_bradley_terry
+from benchmark.reward_model import RewardHead, build_head, resolve_device, to_tensor, train_bradley_terry
 from benchmark.rng import generator, torch_seed
 from benchmark.selectors.base import SelectionContext, Selector
 from benchmark.spec import RunSpec
@@ -78,7 +78,7 @@ class ActiveLearning:
             ev.bon_repeats, ev.accuracy_pairs, ev.chunk_prompts, ev.test_prompts,
         )
         self.labelled = LabelledSet(self.total_responses)
-        self.model: RewardMLP | None = None
+        self.model: RewardHead | None = None
         self.labelled_features: torch.Tensor | None = None  # φ of the labelled responses from the last training
 
     def round_pool(self, round_index: int) -> CandidatePool:
@@ -151,7 +151,7 @@ class ActiveLearning:
         rm = self.spec.reward_model
         if self.model is None or not rm.warm_start:
             seed = torch_seed(self.seed, "model_init", round_index)
-            self.model = build_model(self.data.dim, rm.width, rm.layers, seed, self.device)
+            self.model = build_head(self.spec.head, self.data.dim, seed, self.device)
         ids, inverse = np.unique(self.labelled.pairs, return_inverse=True)
         inverse = torch.as_tensor(inverse.reshape(-1, 2), device=self.device)
         result = train_bradley_terry(
@@ -169,8 +169,7 @@ class ActiveLearning:
         runs exactly as it would have without the interruption.
         """
         self.labelled.add(pairs, labels)
-        rm = self.spec.reward_model
-        self.model = build_model(self.data.dim, rm.width, rm.layers, 0, self.device)
+        self.model = build_head(self.spec.head, self.data.dim, 0, self.device)
         try:
             self.model.load_state_dict(model_state)
         except RuntimeError as err:  # shapes of another model: the checkpoint is not this run's

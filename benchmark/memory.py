@@ -15,6 +15,7 @@ from benchmark import pools
 from benchmark.data import PreferenceData
 from benchmark.errors import UserError
 from benchmark.evaluation import effective_chunk_prompts
+from benchmark.reward_model import head_sizes
 from benchmark.spec import RunSpec
 
 #: A listed pool pair: first/second/key int64 plus the selector's index tensors and float64 score.
@@ -38,7 +39,8 @@ class Part:
 def estimate(spec: RunSpec, data: PreferenceData) -> list[Part]:
     """The largest allocations of a run with ``spec`` on ``data``."""
     ev = spec.eval
-    h, layers, d = spec.reward_model.width, spec.reward_model.layers, data.dim
+    head = head_sizes(spec.head, data.dim)
+    h, d, shrink = head.feature_dim, data.dim, head.size_keys
     k = data.responses_per_prompt
     responses = spec.prompts_per_round * k
     space = pools.pair_space_size(spec.prompts_per_round, k, spec.pairing)
@@ -49,18 +51,17 @@ def estimate(spec: RunSpec, data: PreferenceData) -> list[Part]:
     test_prompts = min(test_prompts, len(data.test_embeddings))
     test_k = data.test_embeddings.shape[1]
     chunk = min(effective_chunk_prompts(ev.chunk_prompts, test_k, d), test_prompts) * test_k
-    parameters = (d * h + (layers - 1) * h * h + h) if layers else d
+    parameters = head.parameter_count()
     return [
         Part(f"candidate pool ({listed:,} pairs)", listed * POOL_BYTES_PER_PAIR,
              "lower candidates_per_round or prompts_per_round", on_device=False),
         Part(f"features of a round's {responses:,} responses (h={h})", responses * h * (FLOAT + 2 * DOUBLE),
-             "lower prompts_per_round or reward_model.width", on_device=True),
-        Part(f"Fisher information (h x h float64, h={h})", 3 * h * h * DOUBLE, "lower reward_model.width",
+             f"lower prompts_per_round or {shrink}", on_device=True),
+        Part(f"Fisher information (h x h float64, h={h})", 3 * h * h * DOUBLE, f"lower {shrink}", on_device=True),
+        Part(f"reward model with Adam state ({parameters:,} parameters)", 4 * parameters * FLOAT, f"lower {shrink}",
              on_device=True),
-        Part(f"reward model with Adam state ({parameters:,} parameters)", 4 * parameters * FLOAT,
-             "lower reward_model.width or reward_model.layers", on_device=True),
-        Part(f"training on {labelled:,} labelled responses", labelled * (d + 3 * h * layers) * FLOAT,
-             "lower budget or reward_model.width", on_device=True),
+        Part(f"training on {labelled:,} labelled responses", labelled * (d + head.activations_per_row()) * FLOAT,
+             f"lower budget or {shrink}", on_device=True),
         Part(f"evaluation chunk ({chunk:,} test responses)", chunk * (d + 2 * h) * FLOAT,
              "lower eval.chunk_prompts", on_device=True),
         Part(f"evaluation draws ({ev.bon_repeats} x {test_prompts:,} x {test_k})",

@@ -18,7 +18,16 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from benchmark.config import AnnotatorConfig, EvalConfig, LoggerConfig, Pairing, RewardModelConfig
+from benchmark.config import (
+    AnnotatorConfig,
+    EvalConfig,
+    LoggerConfig,
+    Pairing,
+    RewardModelConfig,
+    head_node,
+    training_config,
+)
+from benchmark.reward_model import head_sizes
 
 #: Keys (dotted, a key covers its children) that never change results: where files go, caches, threads,
 #: trackers, Hydra's own settings, and where a dataset's files happen to live (their content is fingerprinted).
@@ -178,7 +187,8 @@ class RunSpec:
     cap: int | None
     pairing: Pairing
     model_dim: int | None
-    reward_model: RewardModelConfig
+    reward_model: RewardModelConfig  # how the head is trained
+    head: DictConfig  # the head: ``_target_`` and its parameters, checked when built (benchmark.reward_model)
     annotator: AnnotatorConfig
     eval: EvalConfig
     dataset: DictConfig  # free-form: parameters of its ``_target_``, checked when built
@@ -207,6 +217,8 @@ class RunSpec:
 
         check_numbers(cfg)
         check_device(str(cfg.reward_model.device))
+        head = head_node(cfg.reward_model)
+        head_sizes(head, cfg.model.dim or 1)  # its parameters checked against its class before any data loads
         options = RunOptions(
             overwrite=bool(cfg.overwrite), cache_dir=Path(str(cfg.cache_dir)).expanduser(),
             torch_threads=cfg.torch_threads,
@@ -222,6 +234,7 @@ class RunSpec:
             initial_labels=int(cfg.initial_labels),
             prompts_per_round=int(cfg.prompts_per_round), cap=cfg.candidates_per_round,
             pairing=Pairing(cfg.setup.pairing), model_dim=cfg.model.dim,
-            reward_model=OmegaConf.to_object(cfg.reward_model), annotator=OmegaConf.to_object(cfg.annotator),
+            reward_model=training_config(cfg.reward_model), head=head,
+            annotator=OmegaConf.to_object(cfg.annotator),
             eval=OmegaConf.to_object(cfg.eval), dataset=cfg.dataset, selector=cfg.selector,
         )

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from benchmark.config import training_config
 from benchmark.errors import UserError
 
 #: The largest seed: seeds feed numpy's SeedSequence and torch, both happy with any signed 64-bit value.
@@ -64,10 +65,10 @@ def check_numbers(cfg: DictConfig) -> None:
     """Refuse non-finite and out-of-range numeric knobs of a composed config, naming the first one found."""
     check_finite(cfg)
     check_dataset_numbers(cfg.dataset)
-    rm, ev, annotator = cfg.reward_model, cfg.eval, cfg.annotator
+    rm, ev, annotator = training_config(cfg.reward_model), cfg.eval, cfg.annotator
     positive = {"batch.size": cfg.batch.size, "budget": cfg.budget, "initial_labels": cfg.initial_labels,
-                "prompts_per_round": cfg.prompts_per_round, "reward_model.width": rm.width,
-                "reward_model.lr": rm.lr, "eval.bon_repeats": ev.bon_repeats, "eval.accuracy_pairs": ev.accuracy_pairs,
+                "prompts_per_round": cfg.prompts_per_round, "reward_model.lr": rm.lr,
+                "eval.bon_repeats": ev.bon_repeats, "eval.accuracy_pairs": ev.accuracy_pairs,
                 "eval.chunk_prompts": ev.chunk_prompts, **{f"eval.bon_n[{i}]": n for i, n in enumerate(ev.bon_n)},
                 **{key: value for key, value in (("eval.test_prompts", ev.test_prompts), ("model.dim", cfg.model.dim),
                                                  ("torch_threads", cfg.torch_threads)) if value is not None},
@@ -75,7 +76,7 @@ def check_numbers(cfg: DictConfig) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise UserError(f"{key}={value} must be positive")
-    for key, value in {"seed": cfg.seed, "reward_model.layers": rm.layers, "reward_model.steps": rm.steps,
+    for key, value in {"seed": cfg.seed, "reward_model.steps": rm.steps,
                        "reward_model.weight_decay": rm.weight_decay}.items():
         if value < 0:
             raise UserError(f"{key}={value} must be zero or positive")
