@@ -1,7 +1,7 @@
 """Structured-config schemas for the common fields, so a typo'd key fails when Hydra composes.
 
-Group options whose parameters differ by implementation (``dataset``, ``selector``, ``reward_model``) stay free-form:
-their parameters are checked against the ``_target_``'s signature when it is built
+Group options whose parameters differ by implementation (``dataset``, ``selector``, ``reward_model``, ``setup``) stay
+free-form: their parameters are checked against the ``_target_``'s signature when it is built
 (:func:`instantiate_checked`), so a user's own selector needs no schema edit.
 """
 
@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -19,11 +18,6 @@ from hydra.utils import get_object
 from omegaconf import MISSING, DictConfig, OmegaConf, ValidationError
 
 from benchmark.errors import UserError
-
-
-class Pairing(Enum):
-    in_prompt = "in_prompt"
-    cross_prompt = "cross_prompt"
 
 
 @dataclass
@@ -42,11 +36,6 @@ class ModelConfig:
 @dataclass
 class BatchConfig:
     size: int = MISSING
-
-
-@dataclass
-class SetupConfig:
-    pairing: Pairing = MISSING
 
 
 @dataclass
@@ -115,7 +104,7 @@ class Config:
     model: ModelConfig = MISSING
     selector: Any = MISSING
     batch: BatchConfig = MISSING
-    setup: SetupConfig = MISSING
+    setup: Any = MISSING  # a pairing: `_target_`, its name `pairing` and its parameters (benchmark.pairings)
     reward_model: Any = MISSING  # a head (`_target_` and its parameters) plus RewardModelConfig's keys
     annotator: AnnotatorConfig = MISSING
     logger: LoggerConfig = MISSING

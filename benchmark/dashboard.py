@@ -16,12 +16,12 @@ import logging
 import sys
 from typing import Any
 
-from benchmark.config import Pairing
 from benchmark.errors import UserError
 from benchmark.metrics import PRIMARY, Metric, summarised
+from benchmark.pairings import SHIPPED
 from benchmark.summary_metrics import summary_keys
 
-SETUPS = tuple(pairing.value for pairing in Pairing)
+SETUPS = tuple(pairing.name for pairing in SHIPPED)
 #: N of the best-of-N curve and columns: the largest N of the quick preset (eval.bon_n clipped to its responses).
 DEFAULT_BON_N = 50
 SORTED_BY = f"auc/{PRIMARY}"
@@ -88,7 +88,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--project", required=True, help="W&B project (logger.project; default arm-bench)")
     parser.add_argument("--sweep", help="only runs of this sweep (tag sweep:<name>); default: every run")
     parser.add_argument("--setup", choices=SETUPS, action="append",
-                        help="build only this setup's view (repeatable); default: both")
+                        help="build only this setup's view (repeatable); default: every shipped setup")
     parser.add_argument("--bon-n", type=int, default=DEFAULT_BON_N, help="N of the best-of-N curve and columns")
     parser.add_argument("--save", action="store_true", help="save the views to W&B (after `wandb login`)")
     return parser.parse_args(argv)

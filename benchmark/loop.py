@@ -20,7 +20,7 @@ from benchmark.diagnostics import batch_diagnostics
 from benchmark.errors import UserError
 from benchmark.evaluation import Evaluator
 from benchmark.labelled import LabelledSet
-from benchmark.pools import CandidatePool, build_pool, pair_space_size, sample_prompts
+from benchmark.pools import CandidatePool, build_pool, sample_prompts
 from benchmark.reward_model import RewardHead, build_head, resolve_device, to_tensor, train_bradley_terry
 from benchmark.rng import generator, torch_seed
 from benchmark.selectors.base import SelectionContext, Selector
@@ -44,20 +44,19 @@ def check_against_data(spec: RunSpec, data: PreferenceData) -> None:
             f"model.dim={spec.model_dim} but dataset {data.name!r} has embeddings of dim {data.dim}; "
             "choose the model that made the embeddings, or model.dim=null to take it from the data"
         )
-    space = pair_space_size(spec.prompts_per_round, k, spec.pairing)
-    pool_size = space if spec.cap is None else min(spec.cap, space)
+    pool_size = spec.pairing.pool_size(spec.prompts_per_round, k, spec.cap)
     for key, value in (("batch.size", spec.batch_size), ("initial_labels", spec.initial_labels)):
         if value > pool_size:
             raise UserError(
-                f"{key}={value} exceeds the {pool_size} candidate pairs of a round ({spec.pairing.value}, "
+                f"{key}={value} exceeds the {pool_size} candidate pairs of a round ({spec.pairing.name}, "
                 f"prompts_per_round={spec.prompts_per_round}, candidates_per_round={spec.cap}); lower {key} or "
                 "enlarge the pool"
             )
-    available = pair_space_size(data.train_prompts, k, spec.pairing)
+    available = spec.pairing.space_size(data.train_prompts, k)
     if spec.initial_labels + spec.budget > available:
         raise UserError(
             f"initial_labels + budget = {spec.initial_labels + spec.budget} exceeds the {available} distinct "
-            f"{spec.pairing.value} pairs of dataset {data.name!r}; lower budget"
+            f"{spec.pairing.name} pairs of dataset {data.name!r}; lower budget"
         )
 
 

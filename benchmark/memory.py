@@ -43,9 +43,9 @@ def estimate(spec: RunSpec, data: PreferenceData) -> list[Part]:
     h, d, shrink = head.feature_dim, data.dim, head.size_keys
     k = data.responses_per_prompt
     responses = spec.prompts_per_round * k
-    space = pools.pair_space_size(spec.prompts_per_round, k, spec.pairing)
+    space = spec.pairing.space_size(spec.prompts_per_round, k)
     implicit = pools.is_implicit(space, spec.pairing, spec.cap)
-    listed = 0 if implicit else space if spec.cap is None else min(spec.cap, space)
+    listed = 0 if implicit else spec.pairing.pool_size(spec.prompts_per_round, k, spec.cap)
     labelled = min(2 * (spec.initial_labels + spec.rounds * spec.batch_size), data.train_prompts * k)
     test_prompts = len(data.test_embeddings) if ev.test_prompts is None else ev.test_prompts
     test_prompts = min(test_prompts, len(data.test_embeddings))

@@ -27,7 +27,7 @@ from benchmark.loggers import build_logger
 from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.memory import check_memory
 from benchmark.outputs import RunFolder, atomic_write_json, atomic_write_text, format_round_table, read_text
-from benchmark.pools import is_implicit, pair_space_size
+from benchmark.pools import is_implicit
 from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import Selector
 from benchmark.spec import RunSpec, differing_keys
@@ -80,7 +80,7 @@ def build_selector(spec: RunSpec) -> Selector:
 
 def refuse_implicit_pool_unless_served(spec: RunSpec, data: PreferenceData, selector: Selector) -> None:
     """Before round 0 trains: a selector that needs listed pairs cannot run on rounds whose pool is implicit."""
-    space = pair_space_size(spec.prompts_per_round, data.responses_per_prompt, spec.pairing)
+    space = spec.pairing.space_size(spec.prompts_per_round, data.responses_per_prompt)
     if is_implicit(space, spec.pairing, spec.cap) and not selector.implicit_pool:
         raise UserError(
             f"selector {spec.labels.selector} ({type(selector).__name__}) needs listed candidate pairs, but "

@@ -22,11 +22,11 @@ from benchmark.config import (
     AnnotatorConfig,
     EvalConfig,
     LoggerConfig,
-    Pairing,
     RewardModelConfig,
     head_node,
     training_config,
 )
+from benchmark.pairings import Pairing, build_pairing
 from benchmark.reward_model import head_sizes
 
 #: Keys (dotted, a key covers its children) that never change results: where files go, caches, threads,
@@ -155,7 +155,7 @@ def make_labels(cfg: DictConfig, choices: Mapping[str, str]) -> Labels:
         preset=choices.get("experiment", "none"),
         dataset=choices.get("dataset") or _target_name(cfg.dataset, "dataset"),
         model=choices.get("model") or f"d{cfg.model.dim}",
-        setup=Pairing(cfg.setup.pairing).value,
+        setup=str(cfg.setup.pairing),
         batch=f"b{cfg.batch.size}",
         selector=choices.get("selector") or _target_name(cfg.selector, "selector"),
     )
@@ -233,7 +233,7 @@ class RunSpec:
             seed=int(cfg.seed), budget=int(cfg.budget), batch_size=int(cfg.batch.size),
             initial_labels=int(cfg.initial_labels),
             prompts_per_round=int(cfg.prompts_per_round), cap=cfg.candidates_per_round,
-            pairing=Pairing(cfg.setup.pairing), model_dim=cfg.model.dim,
+            pairing=build_pairing(cfg.setup, cfg.candidates_per_round), model_dim=cfg.model.dim,
             reward_model=training_config(cfg.reward_model), head=head,
             annotator=OmegaConf.to_object(cfg.annotator),
             eval=OmegaConf.to_object(cfg.eval), dataset=cfg.dataset, selector=cfg.selector,

@@ -29,7 +29,7 @@ def test_folder_names_follow_the_same_rule():
 
 
 def test_names_come_from_values_not_copies():
-    labels = RunSpec.from_config(compose_config("batch.size=20", "setup.pairing=cross_prompt")).labels
+    labels = RunSpec.from_config(compose_config("batch.size=20", "setup=cross_prompt")).labels
     assert (labels.batch, labels.setup, labels.selector, labels.preset) == ("b20", "cross_prompt", "dopt", "quick")
     assert RunSpec.from_config(compose_config("selector=random")).labels.selector == "random"
 

@@ -36,8 +36,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from benchmark.config import Pairing
 from benchmark.diagnostics import batch_diagnostics
+from benchmark.pairings import IN_PROMPT
 from benchmark.paths import CONF_DIR
 from benchmark.perf.memory import status_mb
 from benchmark.pools import build_pool
@@ -78,7 +78,7 @@ def synthetic_context(pairs: int, width: int, seed: int, device: torch.device) -
     table_size = prompts * k + 2 * LABELLED
     table = torch.nn.functional.gelu(torch.as_tensor(rng.standard_normal((table_size, width)), dtype=torch.float32))
     table = table.to(device)
-    pool = build_pool(np.arange(prompts), k, Pairing.in_prompt, pairs, np.zeros(0, np.int64), table_size, rng)
+    pool = build_pool(np.arange(prompts), k, IN_PROMPT, pairs, np.zeros(0, np.int64), table_size, rng)
     labelled = prompts * k + rng.choice(2 * LABELLED, size=(LABELLED, 2), replace=True)
     labelled = labelled[labelled[:, 0] != labelled[:, 1]]
     return SelectionContext(
