@@ -103,6 +103,7 @@ class Config:
     dataset: Any = MISSING
     model: ModelConfig = MISSING
     selector: Any = MISSING
+    posterior: Any = MISSING  # the Bayesian selectors' posterior: `_target_` and its parameters
     batch: BatchConfig = MISSING
     setup: Any = MISSING  # a pairing: `_target_`, its name `pairing` and its parameters (benchmark.pairings)
     reward_model: Any = MISSING  # a head (`_target_` and its parameters) plus RewardModelConfig's keys

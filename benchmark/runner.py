@@ -6,6 +6,7 @@ anything written. A run that stops early records why (``summary.json``: ``failed
 keeps its finished rounds; the next attempt continues from the last complete round.
 """
 
+import inspect
 import json
 import logging
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hydra.utils import get_object
 from omegaconf import DictConfig
 
 from benchmark import checkpoint, provenance
@@ -30,6 +32,7 @@ from benchmark.outputs import RunFolder, atomic_write_json, atomic_write_text, f
 from benchmark.pools import is_implicit
 from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import Selector
+from benchmark.selectors.posterior import build_posterior
 from benchmark.spec import RunSpec, differing_keys
 from benchmark.summary_metrics import summary_metrics
 from benchmark.threads import apply_threads
@@ -64,10 +67,20 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def shared_parts(spec: RunSpec) -> dict[str, Any]:
+    """What the run hands to a selector whose class asks for it: the ``posterior`` group's object."""
+    target = spec.selector.get("_target_")
+    try:
+        wants = "posterior" in inspect.signature(get_object(str(target))).parameters
+    except Exception:  # not importable: instantiate_checked says so in one line
+        return {}
+    return {"posterior": build_posterior(spec.posterior)} if wants else {}
+
+
 def build_selector(spec: RunSpec) -> Selector:
     """The selector, built and checked against the contract before any data is loaded or round trained."""
     target = spec.selector.get("_target_")
-    selector = instantiate_checked(spec.selector, "selector")
+    selector = instantiate_checked(spec.selector, "selector", **shared_parts(spec))
     select = getattr(selector, "select", None)
     if not callable(select):
         raise UserError(f"selector._target_={target} has no select(context, n) method; subclass "

@@ -193,6 +193,7 @@ class RunSpec:
     eval: EvalConfig
     dataset: DictConfig  # free-form: parameters of its ``_target_``, checked when built
     selector: DictConfig
+    posterior: DictConfig  # handed to a selector whose class takes a ``posterior``
 
     @property
     def rounds(self) -> int:
@@ -236,5 +237,5 @@ class RunSpec:
             pairing=build_pairing(cfg.setup, cfg.candidates_per_round), model_dim=cfg.model.dim,
             reward_model=training_config(cfg.reward_model), head=head,
             annotator=OmegaConf.to_object(cfg.annotator),
-            eval=OmegaConf.to_object(cfg.eval), dataset=cfg.dataset, selector=cfg.selector,
+            eval=OmegaConf.to_object(cfg.eval), dataset=cfg.dataset, selector=cfg.selector, posterior=cfg.posterior,
         )

@@ -7,6 +7,7 @@ from scipy.special import digamma, expit, rel_entr
 from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.selectors import BALDSelector
 from benchmark.selectors.base import top_n
+from benchmark.selectors.posterior import LaplacePosterior
 from tests.test_selectors_epig import check_contract, explicit_differences
 from tests.test_selectors_properties import K, build, random_context
 
@@ -61,7 +62,7 @@ def test_bal_pm_meets_the_selector_contract():
 @pytest.mark.parametrize(("beta", "neighbours", "dimension"), [(0.01, 13, 1.0), (0.5, 2, 3.0), (5.0, 3, 1.0)])
 def test_bal_pm_picks_follow_the_definition(pairing, beta, neighbours, dimension):
     context, _ = random_context(7, pairing)
-    selector = build("bal_pm", beta=beta, neighbours=neighbours, dimension=dimension, samples=16)
+    selector = build("bal_pm", LaplacePosterior(samples=16), beta=beta, neighbours=neighbours, dimension=dimension)
     context.rng = np.random.default_rng(1)
     ours = selector.select(context, 12)
     context.rng = np.random.default_rng(1)

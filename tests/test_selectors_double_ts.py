@@ -6,6 +6,7 @@ import torch
 from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.pools import CandidatePool, build_pool, pair_keys
 from benchmark.selectors import SelectionContext
+from benchmark.selectors.posterior import LaplacePosterior
 from tests.test_selectors_epig import check_contract
 from tests.test_selectors_properties import PROMPTS, K, build, random_context
 
@@ -32,7 +33,7 @@ def test_double_ts_meets_the_selector_contract():
 def test_a_point_posterior_pairs_each_prompts_best_response_with_its_best_partner():
     for seed in range(3):
         context, _ = random_context(seed, IN_PROMPT)
-        rows = build("double_ts", prior_precision=POINT).select(context, 6)
+        rows = build("double_ts", LaplacePosterior(prior_precision=POINT)).select(context, 6)
         pool, rewards = context.pool, (context.features.double() @ context.head.double()).numpy()
         prompt = pool.prompt_of_response[pool.first[rows]]
         assert len(set(prompt)) == 6  # distinct prompts while any is left
@@ -47,7 +48,7 @@ def test_a_point_posterior_pairs_each_prompts_best_response_with_its_best_partne
 
 def test_a_point_posterior_across_prompts_takes_the_best_response_and_its_best_partners_in_turn():
     context, _ = random_context(2, CROSS_PROMPT)
-    rows = build("double_ts", prior_precision=POINT, max_redraws=0).select(context, 8)
+    rows = build("double_ts", LaplacePosterior(prior_precision=POINT), max_redraws=0).select(context, 8)
     expected = greedy_reference(context, 8)
     assert [(context.pool.first[r], context.pool.second[r]) for r in rows] == expected
 
@@ -110,7 +111,7 @@ def test_a_capped_pool_only_offers_its_own_pairs():
         labels=np.zeros(0, dtype=np.int8), featurize=lambda ids: torch.zeros((len(ids), 1)),
         rng=np.random.default_rng(0),
     )
-    rows = build("double_ts", prior_precision=POINT).select(context, 5)
+    rows = build("double_ts", LaplacePosterior(prior_precision=POINT)).select(context, 5)
     pairs = [(pool.first[r], pool.second[r]) for r in rows]
     assert missing not in pairs and len(set(pairs)) == 5
     assert pairs[0] == ((0, 1) if missing != (0, 1) else (0, 2))

@@ -8,6 +8,7 @@ from benchmark.errors import UserError
 from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.pools import CandidatePool, pair_keys
 from benchmark.selectors import BALDSelector
+from benchmark.selectors.posterior import EnsemblePosterior, LaplacePosterior
 from tests.test_selectors_properties import PROMPTS, K, build, random_context
 
 TOTAL = PROMPTS * K
@@ -44,11 +45,11 @@ def test_epig_meets_the_selector_contract():
     check_contract("epig", implicit_ok=False, target_pairs=16)
 
 
-@pytest.mark.parametrize("posterior", ["laplace", "ensemble"])
+@pytest.mark.parametrize("posterior", [LaplacePosterior, EnsemblePosterior])
 @pytest.mark.parametrize("pairing", [IN_PROMPT, CROSS_PROMPT])
 def test_epig_is_the_mean_target_information_under_the_same_samples(posterior, pairing):
     context, _ = random_context(5, pairing)
-    selector = build("epig", posterior=posterior, samples=16, target_pairs=24)
+    selector = build("epig", posterior(samples=16), target_pairs=24)
     context.rng = np.random.default_rng(3)
     ours = selector.scores(context).numpy()
     context.rng = np.random.default_rng(3)
@@ -73,9 +74,9 @@ def test_epig_never_exceeds_bald_under_the_same_samples():
     # y and y* are independent given θ, so I[y; y*] ≤ I[y; θ] (data processing), pair by pair.
     context, _ = random_context(2, IN_PROMPT)
     context.rng = np.random.default_rng(4)
-    epig = build("epig", samples=32).scores(context).numpy()
+    epig = build("epig", LaplacePosterior(samples=32)).scores(context).numpy()
     context.rng = np.random.default_rng(4)
-    bald = BALDSelector(samples=32).scores(context).numpy()
+    bald = BALDSelector(LaplacePosterior(samples=32)).scores(context).numpy()
     assert np.all(epig <= bald + 1e-12)
     assert np.mean(epig < 0.99 * bald) > 0.5
 

@@ -1,12 +1,13 @@
 """Every selector config in conf/selector/, built from its YAML, returns n valid, distinct pool rows in both setups.
 
 Selectors are enumerated from the folder, so a new YAML gets these tests without an edit here. Rules are
-generic: a config with a ``posterior`` key is also run with the ensemble posterior; a selector may refuse
-the implicit all-pairs pool (with a UserError that names it and the fix) or must select from it correctly;
+generic: a selector whose class takes the run's ``posterior`` is also run with the ensemble posterior; a selector
+may refuse the implicit all-pairs pool (with a UserError that names it and the fix) or must select from it correctly;
 rows may repeat only when the selector says ``allows_repeats``.
 """
 
 import dataclasses
+import inspect
 import re
 
 import numpy as np
@@ -23,23 +24,33 @@ from benchmark.pairings import CROSS_PROMPT, IN_PROMPT, SHIPPED, Pairing
 from benchmark.paths import CONF_DIR
 from benchmark.pools import build_pool, pair_keys
 from benchmark.selectors import SelectionContext
+from benchmark.selectors.posterior import EnsemblePosterior, Posterior, build_posterior
 
 NAMES = sorted(path.stem for path in (CONF_DIR / "selector").glob("*.yaml"))
 PROMPTS, K, H = 40, 5, 6
 #: A posterior small enough for property tests (the ensemble fits one ridge head per sample).
-ENSEMBLE = {"posterior": "ensemble", "samples": 4}
+ENSEMBLE = {"posterior": EnsemblePosterior(samples=4)}
 
 
 def yaml_node(name: str):
     return OmegaConf.load(CONF_DIR / "selector" / f"{name}.yaml")
 
 
-def build(name: str, **overrides):
-    return instantiate_checked(OmegaConf.merge(yaml_node(name), overrides), "selector")
+def takes_posterior(name: str) -> bool:
+    return "posterior" in inspect.signature(get_object(yaml_node(name)._target_)).parameters
+
+
+def build(name: str, posterior: Posterior | None = None, **overrides):
+    """The selector of conf/selector/<name>.yaml with ``overrides``, handed ``posterior`` (default: the run's
+    default, conf/posterior/laplace.yaml) when its class takes one, as the runner does."""
+    extra = {}
+    if takes_posterior(name):
+        extra["posterior"] = posterior or build_posterior(OmegaConf.load(CONF_DIR / "posterior" / "laplace.yaml"))
+    return instantiate_checked(OmegaConf.merge(yaml_node(name), overrides), "selector", **extra)
 
 
 VARIANTS = [pytest.param(name, {}, id=name) for name in NAMES] + [
-    pytest.param(name, ENSEMBLE, id=f"{name}-ensemble") for name in NAMES if "posterior" in yaml_node(name)
+    pytest.param(name, ENSEMBLE, id=f"{name}-ensemble") for name in NAMES if takes_posterior(name)
 ]
 
 

@@ -43,13 +43,14 @@ from benchmark.perf.memory import status_mb
 from benchmark.pools import build_pool
 from benchmark.selectors.base import SelectionContext, Selector
 from benchmark.selectors.coreset import CoresetSelector, kmeans, lr_sensitivities
+from benchmark.selectors.posterior import EnsemblePosterior
 
 RESPONSES_PER_PROMPT = 10
 LABELLED = 1000
 RUNS = 3
 #: Rows beyond one per YAML: (row name, YAML, parameter overrides, whether at the plan's large batch).
 EXTRA_ROWS: list[tuple[str, str, dict, bool]] = [
-    ("bald_ensemble", "bald", {"posterior": "ensemble"}, False),
+    ("bald_ensemble", "bald", {"posterior": EnsemblePosterior()}, False),
     ("greedy_dopt", "greedy_dopt", {}, True),
 ]
 
