@@ -5,11 +5,7 @@ free-form: their parameters are checked against the ``_target_``'s signature whe
 (:func:`instantiate_checked`), so a user's own selector needs no schema edit.
 """
 
-import hashlib
 import inspect
-import os
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,39 +124,6 @@ def register_schemas() -> None:
     ConfigStore.instance().store(name="config_schema", node=Config)
 
 
-def run_name(overrides: Sequence[str]) -> str:
-    """Folder name of a run: its sorted result-defining overrides, so reruns land in the same place.
-
-    Run-only keys (benchmark/spec.py) and the ``sweep`` choice are left out: ``torch_threads=1`` or
-    ``logger=none`` is the same run, and a sweep's runs already live in the sweep's folder.
-    """
-    from benchmark.spec import is_run_only, override_key
-
-    kept = sorted(o for o in map(str, overrides) if not (override_key(o) == "sweep" or is_run_only(override_key(o))))
-    if not kept:
-        return "default"
-    name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", ",".join(kept))
-    if len(name) > 120:
-        name = f"{name[:100]}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
-    return name
-
-
-#: The sweep folder name a multirun's callback chose (benchmark/sweep.py), passed on to the jobs' processes.
-SWEEP_NAME_VARIABLE = "ARM_BENCH_SWEEP_NAME"
-
-
-def sweep_dir_name(choice: str) -> str:
-    """The resolver behind ``hydra.sweep.dir``: the named sweep file, else the name the sweep callback chose."""
-    return choice or os.environ.get(SWEEP_NAME_VARIABLE, "adhoc")
-
-
-def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("arm_run_name"):
-        OmegaConf.register_new_resolver("arm_run_name", run_name)
-    if not OmegaConf.has_resolver("arm_sweep_name"):
-        OmegaConf.register_new_resolver("arm_sweep_name", sweep_dir_name)
-
-
 def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
     """Build ``node._target_`` with the node's other keys, naming any parameter the class does not take."""
     params = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k != "_target_"}
@@ -189,4 +152,3 @@ def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
 
 
 register_schemas()
-register_resolvers()

@@ -8,11 +8,12 @@ it stops runs that cannot fit, never a run that would.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+import numpy as np
 import torch
 
 from benchmark import pools
-from benchmark.data import PreferenceData
 from benchmark.errors import UserError
 from benchmark.evaluation import effective_chunk_prompts
 from benchmark.reward_model import head_sizes
@@ -26,6 +27,20 @@ DOUBLE = 8
 MEMINFO = Path("/proc/meminfo")
 
 
+class DataShapes(Protocol):
+    """What the estimate reads of a dataset: its shapes only (the loaders check their own allocations with
+    :func:`check_allocation`, so this module sits below them and never imports them)."""
+
+    @property
+    def dim(self) -> int: ...
+    @property
+    def responses_per_prompt(self) -> int: ...
+    @property
+    def train_prompts(self) -> int: ...
+    @property
+    def test_embeddings(self) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class Part:
     """One large allocation: what it is, its size, the keys that shrink it, and where it lives."""
@@ -36,7 +51,7 @@ class Part:
     on_device: bool
 
 
-def estimate(spec: RunSpec, data: PreferenceData) -> list[Part]:
+def estimate(spec: RunSpec, data: DataShapes) -> list[Part]:
     """The largest allocations of a run with ``spec`` on ``data``."""
     ev = spec.eval
     head = head_sizes(spec.head, data.dim)
@@ -88,7 +103,7 @@ def available_device_bytes(device: torch.device) -> int | None:
     return int(torch.cuda.mem_get_info(device)[0])
 
 
-def check_memory(spec: RunSpec, data: PreferenceData, device: torch.device) -> None:
+def check_memory(spec: RunSpec, data: DataShapes, device: torch.device) -> None:
     """Stop with the largest part and the keys that shrink it when the run cannot fit in memory."""
     parts = estimate(spec, data)
     on_gpu = device.type == "cuda"

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from benchmark.config import instantiate_checked
 from benchmark.errors import TrainingDiverged, UserError
 from benchmark.optim import Adam
+from benchmark.validation import check_device
 
 
 class RewardHead(nn.Module):
@@ -182,8 +183,6 @@ def train_bradley_terry(
 
 def resolve_device(name: str, option: str = "reward_model.device") -> torch.device:
     """``auto`` = CUDA when present, else CPU; any other name must be a device this machine has."""
-    from benchmark.validation import check_device
-
     check_device(name, option)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

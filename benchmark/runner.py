@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 from hydra.utils import get_object
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from benchmark import checkpoint, provenance
 from benchmark.config import instantiate_checked
@@ -29,6 +29,7 @@ from benchmark.loggers import build_logger
 from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.memory import check_memory
 from benchmark.outputs import RunFolder, atomic_write_json, atomic_write_text, format_round_table, read_text
+from benchmark.paths import CONF_DIR
 from benchmark.pools import is_implicit
 from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import Selector
@@ -98,9 +99,18 @@ def refuse_implicit_pool_unless_served(spec: RunSpec, data: PreferenceData, sele
         raise UserError(
             f"selector {spec.labels.selector} ({type(selector).__name__}) needs listed candidate pairs, but "
             f"candidates_per_round=null makes each round's pool all {space:,} cross-prompt pairs, never listed; set "
-            "candidates_per_round to a number (e.g. 22500), or use a selector that serves it (random, entropy, dopt, "
-            "pastaware_dopt, xtx, double_ts)"
+            f"candidates_per_round to a number (e.g. 22500), or use a selector that serves it ({', '.join(serving())})"
         )
+
+
+def serving() -> list[str]:
+    """The shipped selector configs whose class serves the implicit pool (its ``implicit_pool`` flag)."""
+    names = []
+    for path in sorted((CONF_DIR / "selector").glob("*.yaml")):
+        target = OmegaConf.load(path).get("_target_")
+        if target and getattr(get_object(str(target)), "implicit_pool", False):
+            names.append(path.stem)
+    return names
 
 
 def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, Any] | None) -> None:

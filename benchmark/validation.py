@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from benchmark.config import training_config
+from benchmark.annotator import check_annotator
+from benchmark.config import LoggerConfig, training_config
 from benchmark.errors import UserError
 
 #: The largest seed: seeds feed numpy's SeedSequence and torch, both happy with any signed 64-bit value.
@@ -95,12 +96,19 @@ def check_numbers(cfg: DictConfig) -> None:
             f"budget={budget} is not a multiple of batch.size={batch}; rounds = budget / batch.size, "
             f"so pick e.g. budget={budget - budget % batch or batch}"
         )
-    if annotator.beta == 0:
-        raise UserError("annotator.beta=0 makes every label a coin flip; use beta>0 (noisy) or beta<0 (noiseless)")
-    if annotator.scale is not None and not annotator.scale > 0:
-        raise UserError(
-            f"annotator.scale={annotator.scale} must be positive (null = std of the golden train rewards)"
-        )
+    check_annotator(annotator.beta, annotator.scale)
+
+
+#: W&B modes (``logger.mode``); ``disabled`` is ``logger=none``.
+LOGGER_MODES = ("offline", "online", "disabled")
+
+
+def check_logger_options(options: LoggerConfig) -> None:
+    """The tracker's settings, checked with the rest of the config before anything is written."""
+    if options.mode not in LOGGER_MODES:
+        raise UserError(f"logger.mode={options.mode} is not one of {', '.join(LOGGER_MODES)}; pick one of them")
+    if not options.timeout > 0:
+        raise UserError(f"logger.timeout={options.timeout} must be a positive number of seconds, e.g. 30")
 
 
 def check_device(name: str, option: str = "reward_model.device") -> None:

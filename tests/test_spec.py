@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.config import run_name
 from benchmark.errors import UserError
 from benchmark.runner import run_experiment
-from benchmark.spec import RunSpec, differing_keys, is_run_only, result_config
+from benchmark.spec import RunSpec, differing_keys, is_run_only, result_config, run_name
 from tests.conftest import compose_config
 
 
