@@ -11,12 +11,17 @@ from benchmark.errors import UserError
 from benchmark.rng import keyed_uniforms
 
 
+def check_annotator(beta: float, scale: float | None) -> None:
+    """The annotator's rules, checked with the config (``scale`` None: taken from the data later) and when built."""
+    if beta == 0:
+        raise UserError("annotator.beta=0 makes every label a coin flip; use beta>0 (noisy) or beta<0 (noiseless)")
+    if scale is not None and not scale > 0:
+        raise UserError(f"annotator.scale={scale} must be positive (null = std of the golden train rewards)")
+
+
 class BradleyTerryAnnotator:
     def __init__(self, beta: float, scale: float, seed: int):
-        if beta == 0:
-            raise UserError("annotator.beta=0 makes every label a coin flip; use beta>0 (noisy) or beta<0 (noiseless)")
-        if not scale > 0:
-            raise UserError(f"annotator.scale={scale} must be positive (null = std of the golden train rewards)")
+        check_annotator(beta, scale)
         self.beta = beta
         self.scale = scale
         self.seed = seed

@@ -1,30 +1,19 @@
 """Structured-config schemas for the common fields, so a typo'd key fails when Hydra composes.
 
-Group options whose parameters differ by implementation (``dataset``, ``selector``) stay free-form:
-their parameters are checked against the ``_target_``'s signature when it is built
+Group options whose parameters differ by implementation (``dataset``, ``selector``, ``reward_model``, ``setup``) stay
+free-form: their parameters are checked against the ``_target_``'s signature when it is built
 (:func:`instantiate_checked`), so a user's own selector needs no schema edit.
 """
 
-import hashlib
 import inspect
-import os
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.utils import get_object
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf, ValidationError
 
 from benchmark.errors import UserError
-from benchmark.package_files import register_package_file_resolver
-
-
-class Pairing(Enum):
-    in_prompt = "in_prompt"
-    cross_prompt = "cross_prompt"
 
 
 @dataclass
@@ -46,19 +35,34 @@ class BatchConfig:
 
 
 @dataclass
-class SetupConfig:
-    pairing: Pairing = MISSING
-
-
-@dataclass
 class RewardModelConfig:
-    width: int = 512
-    layers: int = 3
+    """How every reward head is trained; the head's own parameters (``_target_``, width, ...) are free-form."""
+
     lr: float = 1e-3
     steps: int = 1000
     weight_decay: float = 0.0
     warm_start: bool = False
     device: str = "auto"
+
+
+#: The reward_model keys that say how a head is trained; every other key is a parameter of its ``_target_``.
+TRAINING_KEYS = frozenset(RewardModelConfig.__dataclass_fields__)
+
+
+def training_config(reward_model: DictConfig) -> RewardModelConfig:
+    """The training keys of a ``reward_model`` node, typed (a head's YAML that leaves one out gets its default)."""
+    node = OmegaConf.masked_copy(reward_model, [key for key in reward_model if key in TRAINING_KEYS])
+    try:
+        typed = OmegaConf.merge(OmegaConf.structured(RewardModelConfig), node)
+    except ValidationError as err:
+        reason = str(err).splitlines()[0]
+        raise UserError(f"reward_model.{err.key}: {reason} (see conf/reward_model/training/adam.yaml)") from err
+    return OmegaConf.to_object(typed)  # type: ignore[return-value]
+
+
+def head_node(reward_model: DictConfig) -> DictConfig:
+    """The head's own part of a ``reward_model`` node: ``_target_`` and its parameters, not the training keys."""
+    return OmegaConf.masked_copy(reward_model, [key for key in reward_model if key not in TRAINING_KEYS])
 
 
 @dataclass
@@ -95,9 +99,10 @@ class Config:
     dataset: Any = MISSING
     model: ModelConfig = MISSING
     selector: Any = MISSING
+    posterior: Any = MISSING  # the Bayesian selectors' posterior: `_target_` and its parameters
     batch: BatchConfig = MISSING
-    setup: SetupConfig = MISSING
-    reward_model: RewardModelConfig = MISSING
+    setup: Any = MISSING  # a pairing: `_target_`, its name `pairing` and its parameters (benchmark.pairings)
+    reward_model: Any = MISSING  # a head (`_target_` and its parameters) plus RewardModelConfig's keys
     annotator: AnnotatorConfig = MISSING
     logger: LoggerConfig = MISSING
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -117,40 +122,6 @@ class Config:
 def register_schemas() -> None:
     """Make the root schema available to ``conf/config.yaml``; typed fields validate each group's YAML."""
     ConfigStore.instance().store(name="config_schema", node=Config)
-
-
-def run_name(overrides: Sequence[str]) -> str:
-    """Folder name of a run: its sorted result-defining overrides, so reruns land in the same place.
-
-    Run-only keys (benchmark/spec.py) and the ``sweep`` choice are left out: ``torch_threads=1`` or
-    ``logger=none`` is the same run, and a sweep's runs already live in the sweep's folder.
-    """
-    from benchmark.spec import is_run_only, override_key
-
-    kept = sorted(o for o in map(str, overrides) if not (override_key(o) == "sweep" or is_run_only(override_key(o))))
-    if not kept:
-        return "default"
-    name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", ",".join(kept))
-    if len(name) > 120:
-        name = f"{name[:100]}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
-    return name
-
-
-#: The sweep folder name a multirun's callback chose (benchmark/sweep.py), passed on to the jobs' processes.
-SWEEP_NAME_VARIABLE = "ARM_BENCH_SWEEP_NAME"
-
-
-def sweep_dir_name(choice: str) -> str:
-    """The resolver behind ``hydra.sweep.dir``: the named sweep file, else the name the sweep callback chose."""
-    return choice or os.environ.get(SWEEP_NAME_VARIABLE, "adhoc")
-
-
-def register_resolvers() -> None:
-    register_package_file_resolver()
-    if not OmegaConf.has_resolver("arm_run_name"):
-        OmegaConf.register_new_resolver("arm_run_name", run_name)
-    if not OmegaConf.has_resolver("arm_sweep_name"):
-        OmegaConf.register_new_resolver("arm_sweep_name", sweep_dir_name)
 
 
 def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
@@ -181,4 +152,3 @@ def instantiate_checked(node: DictConfig, group: str, **extra: Any) -> Any:
 
 
 register_schemas()
-register_resolvers()

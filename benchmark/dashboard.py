@@ -2,7 +2,7 @@
 
 Builds one saved workspace view per setup (in-prompt, cross-prompt pairs), because W&B filters runs per view,
 not per section or panel. Each view holds the setup's runs (tag ``in_prompt`` / ``cross_prompt``), optionally
-of one sweep (tag ``sweep:<name>``); a section with the curves of 1 − Spearman and best-of-N against
+of one sweep (tag ``sweep:<name>``); a section with the curves of the summarised metrics (benchmark.metrics) against
 ``n_labels``, one line per selector (W&B job type) within each comparison cell (W&B group) with the mean
 and a ± 1 std band over seeds; and the runs table with the summary metrics of benchmark.summary_metrics as
 columns, sorted by the area under the 1 − Spearman curve (best first).
@@ -16,14 +16,15 @@ import logging
 import sys
 from typing import Any
 
-from benchmark.config import Pairing
 from benchmark.errors import UserError
-from benchmark.summary_metrics import ONE_MINUS_SPEARMAN, summary_keys
+from benchmark.metrics import PRIMARY, Metric, summarised
+from benchmark.pairings import SHIPPED
+from benchmark.summary_metrics import summary_keys
 
-SETUPS = tuple(pairing.value for pairing in Pairing)
+SETUPS = tuple(pairing.name for pairing in SHIPPED)
 #: N of the best-of-N curve and columns: the largest N of the quick preset (eval.bon_n clipped to its responses).
 DEFAULT_BON_N = 50
-SORTED_BY = f"auc/{ONE_MINUS_SPEARMAN}"
+SORTED_BY = f"auc/{PRIMARY}"
 
 
 def workspace_api() -> tuple[Any, Any]:
@@ -38,6 +39,13 @@ def workspace_api() -> tuple[Any, Any]:
     return workspaces, reports
 
 
+def title(metric: Metric) -> str:
+    """A curve's title: the metric's label and its better direction."""
+    if metric.lower_is_better is None:
+        return metric.label
+    return f"{metric.label} ({'lower' if metric.lower_is_better else 'higher'} is better)"
+
+
 def view_name(setup: str, sweep: str | None) -> str:
     return f"arm-bench {sweep or 'all runs'}: {setup}"
 
@@ -48,11 +56,10 @@ def build_workspace(entity: str, project: str, setup: str, sweep: str | None = N
     bon_key = f"bon/{bon_n}"
     curves = [
         wr.LinePlot(
-            title=title, x="n_labels", y=[metric], title_x="labelled pairs", title_y=title,
+            title=title(metric), x="n_labels", y=[metric.key], title_x="labelled pairs", title_y=title(metric),
             groupby="JobType", groupby_aggfunc="mean", groupby_rangefunc="stddev",
         )
-        for metric, title in ((ONE_MINUS_SPEARMAN, "1 − Spearman (lower is better)"),
-                              (bon_key, f"best-of-{bon_n} golden reward (higher is better)"))
+        for metric in summarised(bon_key)
     ]
     filters = [ws.Tags().isin([setup]), *([ws.Tags().isin([f"sweep:{sweep}"])] if sweep else [])]
     return ws.Workspace(
@@ -81,7 +88,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--project", required=True, help="W&B project (logger.project; default arm-bench)")
     parser.add_argument("--sweep", help="only runs of this sweep (tag sweep:<name>); default: every run")
     parser.add_argument("--setup", choices=SETUPS, action="append",
-                        help="build only this setup's view (repeatable); default: both")
+                        help="build only this setup's view (repeatable); default: every shipped setup")
     parser.add_argument("--bon-n", type=int, default=DEFAULT_BON_N, help="N of the best-of-N curve and columns")
     parser.add_argument("--save", action="store_true", help="save the views to W&B (after `wandb login`)")
     return parser.parse_args(argv)

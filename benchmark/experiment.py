@@ -23,7 +23,7 @@ from benchmark.errors import UserError
 from benchmark.outputs import RunFolder
 from benchmark.paths import CONF_DIR
 from benchmark.runner import INPUTS_FILE, Interrupted, run_experiment
-from benchmark.spec import is_run_only, override_key
+from benchmark.spec import is_run_only, override_key, run_only_values
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +129,7 @@ def resumed_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
         raise UserError(f"resume={cfg.resume}: {saved} is not a config this version can read ({err}); "
                         "start a new run without resume") from err
     with open_dict(resumed):
-        for key in cfg:  # run-only keys (where and how to run) come from this command
-            if is_run_only(str(key)) and key != "hydra":
-                resumed[key] = cfg[key]
-        for key in ("root", "cache_dir"):  # the dataset's run-only keys: where its files live now
-            if key in cfg.dataset:
-                resumed.dataset[key] = cfg.dataset[key]
+        for key, value in run_only_values(cfg).items():  # where and how to run, at any depth: from this command
+            OmegaConf.update(resumed, key, value, merge=True, force_add=True)
         resumed.hydra = {"runtime": {"choices": recorded_choices(run_dir)}}
     return resumed, run_dir

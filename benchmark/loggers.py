@@ -21,14 +21,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from benchmark.config import LoggerConfig
-from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_json
 from benchmark.spec import RunSpec
 
 log = logging.getLogger(__name__)
 
-MODES = ("offline", "online", "disabled")
 OFFLINE_AFTER_FAILURE_MINUTES = 10
 MARKER_NAME = "wandb-unreachable.json"
 
@@ -78,14 +75,6 @@ def run_identity(
         "notes": options.notes,
         "config": {**spec.config, "labels": spec.labels.as_dict(), "sweep": sweep, "provenance": dict(provenance)},
     }
-
-
-def check_logger_options(options: LoggerConfig) -> None:
-    """Checked with the rest of the config, before anything is written (benchmark.spec)."""
-    if options.mode not in MODES:
-        raise UserError(f"logger.mode={options.mode} is not one of {', '.join(MODES)}; pick one of them")
-    if not options.timeout > 0:
-        raise UserError(f"logger.timeout={options.timeout} must be a positive number of seconds, e.g. 30")
 
 
 def build_logger(

@@ -18,10 +18,10 @@ from benchmark.data import PreferenceData
 from benchmark.diagnostics import KEYS as DIAGNOSTIC_KEYS
 from benchmark.diagnostics import batch_diagnostics
 from benchmark.errors import UserError
+from benchmark.evaluation import Evaluator
 from benchmark.labelled import LabelledSet
-from benchmark.metrics import Evaluator
-from benchmark.pools import CandidatePool, build_pool, pair_space_size, sample_prompts
-from benchmark.reward_model import RewardMLP, build_model, resolve_device, to_tensor, train_bradley_terry
+from benchmark.pools import CandidatePool, build_pool, sample_prompts
+from benchmark.reward_model import RewardHead, build_head, resolve_device, to_tensor, train_bradley_terry
 from benchmark.rng import generator, torch_seed
 from benchmark.selectors.base import SelectionContext, Selector
 from benchmark.spec import RunSpec
@@ -44,20 +44,19 @@ def check_against_data(spec: RunSpec, data: PreferenceData) -> None:
             f"model.dim={spec.model_dim} but dataset {data.name!r} has embeddings of dim {data.dim}; "
             "choose the model that made the embeddings, or model.dim=null to take it from the data"
         )
-    space = pair_space_size(spec.prompts_per_round, k, spec.pairing)
-    pool_size = space if spec.cap is None else min(spec.cap, space)
+    pool_size = spec.pairing.pool_size(spec.prompts_per_round, k, spec.cap)
     for key, value in (("batch.size", spec.batch_size), ("initial_labels", spec.initial_labels)):
         if value > pool_size:
             raise UserError(
-                f"{key}={value} exceeds the {pool_size} candidate pairs of a round ({spec.pairing.value}, "
+                f"{key}={value} exceeds the {pool_size} candidate pairs of a round ({spec.pairing.name}, "
                 f"prompts_per_round={spec.prompts_per_round}, candidates_per_round={spec.cap}); lower {key} or "
                 "enlarge the pool"
             )
-    available = pair_space_size(data.train_prompts, k, spec.pairing)
+    available = spec.pairing.space_size(data.train_prompts, k)
     if spec.initial_labels + spec.budget > available:
         raise UserError(
             f"initial_labels + budget = {spec.initial_labels + spec.budget} exceeds the {available} distinct "
-            f"{spec.pairing.value} pairs of dataset {data.name!r}; lower budget"
+            f"{spec.pairing.name} pairs of dataset {data.name!r}; lower budget"
         )
 
 
@@ -74,11 +73,11 @@ class ActiveLearning:
         self.annotator = BradleyTerryAnnotator(spec.annotator.beta, scale, self.seed)
         ev = spec.eval
         self.evaluator = Evaluator(
-            data.test_embeddings, data.test_rewards, generator(self.seed, "eval"), ev.bon_n,
+            data.test_embeddings, data.test_rewards, self.seed, ev.bon_n,
             ev.bon_repeats, ev.accuracy_pairs, ev.chunk_prompts, ev.test_prompts,
         )
         self.labelled = LabelledSet(self.total_responses)
-        self.model: RewardMLP | None = None
+        self.model: RewardHead | None = None
         self.labelled_features: torch.Tensor | None = None  # φ of the labelled responses from the last training
 
     def round_pool(self, round_index: int) -> CandidatePool:
@@ -151,7 +150,7 @@ class ActiveLearning:
         rm = self.spec.reward_model
         if self.model is None or not rm.warm_start:
             seed = torch_seed(self.seed, "model_init", round_index)
-            self.model = build_model(self.data.dim, rm.width, rm.layers, seed, self.device)
+            self.model = build_head(self.spec.head, self.data.dim, seed, self.device)
         ids, inverse = np.unique(self.labelled.pairs, return_inverse=True)
         inverse = torch.as_tensor(inverse.reshape(-1, 2), device=self.device)
         result = train_bradley_terry(
@@ -169,8 +168,7 @@ class ActiveLearning:
         runs exactly as it would have without the interruption.
         """
         self.labelled.add(pairs, labels)
-        rm = self.spec.reward_model
-        self.model = build_model(self.data.dim, rm.width, rm.layers, 0, self.device)
+        self.model = build_head(self.spec.head, self.data.dim, 0, self.device)
         try:
             self.model.load_state_dict(model_state)
         except RuntimeError as err:  # shapes of another model: the checkpoint is not this run's

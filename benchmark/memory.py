@@ -8,13 +8,15 @@ it stops runs that cannot fit, never a run that would.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+import numpy as np
 import torch
 
 from benchmark import pools
-from benchmark.data import PreferenceData
 from benchmark.errors import UserError
-from benchmark.metrics import effective_chunk_prompts
+from benchmark.evaluation import effective_chunk_prompts
+from benchmark.reward_model import head_sizes
 from benchmark.spec import RunSpec
 
 #: A listed pool pair: first/second/key int64 plus the selector's index tensors and float64 score.
@@ -23,6 +25,20 @@ POOL_BYTES_PER_PAIR = 64
 FLOAT = 4
 DOUBLE = 8
 MEMINFO = Path("/proc/meminfo")
+
+
+class DataShapes(Protocol):
+    """What the estimate reads of a dataset: its shapes only (the loaders check their own allocations with
+    :func:`check_allocation`, so this module sits below them and never imports them)."""
+
+    @property
+    def dim(self) -> int: ...
+    @property
+    def responses_per_prompt(self) -> int: ...
+    @property
+    def train_prompts(self) -> int: ...
+    @property
+    def test_embeddings(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -35,32 +51,32 @@ class Part:
     on_device: bool
 
 
-def estimate(spec: RunSpec, data: PreferenceData) -> list[Part]:
+def estimate(spec: RunSpec, data: DataShapes) -> list[Part]:
     """The largest allocations of a run with ``spec`` on ``data``."""
     ev = spec.eval
-    h, layers, d = spec.reward_model.width, spec.reward_model.layers, data.dim
+    head = head_sizes(spec.head, data.dim)
+    h, d, shrink = head.feature_dim, data.dim, head.size_keys
     k = data.responses_per_prompt
     responses = spec.prompts_per_round * k
-    space = pools.pair_space_size(spec.prompts_per_round, k, spec.pairing)
+    space = spec.pairing.space_size(spec.prompts_per_round, k)
     implicit = pools.is_implicit(space, spec.pairing, spec.cap)
-    listed = 0 if implicit else space if spec.cap is None else min(spec.cap, space)
+    listed = 0 if implicit else spec.pairing.pool_size(spec.prompts_per_round, k, spec.cap)
     labelled = min(2 * (spec.initial_labels + spec.rounds * spec.batch_size), data.train_prompts * k)
     test_prompts = len(data.test_embeddings) if ev.test_prompts is None else ev.test_prompts
     test_prompts = min(test_prompts, len(data.test_embeddings))
     test_k = data.test_embeddings.shape[1]
     chunk = min(effective_chunk_prompts(ev.chunk_prompts, test_k, d), test_prompts) * test_k
-    parameters = (d * h + (layers - 1) * h * h + h) if layers else d
+    parameters = head.parameter_count()
     return [
         Part(f"candidate pool ({listed:,} pairs)", listed * POOL_BYTES_PER_PAIR,
              "lower candidates_per_round or prompts_per_round", on_device=False),
         Part(f"features of a round's {responses:,} responses (h={h})", responses * h * (FLOAT + 2 * DOUBLE),
-             "lower prompts_per_round or reward_model.width", on_device=True),
-        Part(f"Fisher information (h x h float64, h={h})", 3 * h * h * DOUBLE, "lower reward_model.width",
+             f"lower prompts_per_round or {shrink}", on_device=True),
+        Part(f"Fisher information (h x h float64, h={h})", 3 * h * h * DOUBLE, f"lower {shrink}", on_device=True),
+        Part(f"reward model with Adam state ({parameters:,} parameters)", 4 * parameters * FLOAT, f"lower {shrink}",
              on_device=True),
-        Part(f"reward model with Adam state ({parameters:,} parameters)", 4 * parameters * FLOAT,
-             "lower reward_model.width or reward_model.layers", on_device=True),
-        Part(f"training on {labelled:,} labelled responses", labelled * (d + 3 * h * layers) * FLOAT,
-             "lower budget or reward_model.width", on_device=True),
+        Part(f"training on {labelled:,} labelled responses", labelled * (d + head.activations_per_row()) * FLOAT,
+             f"lower budget or {shrink}", on_device=True),
         Part(f"evaluation chunk ({chunk:,} test responses)", chunk * (d + 2 * h) * FLOAT,
              "lower eval.chunk_prompts", on_device=True),
         Part(f"evaluation draws ({ev.bon_repeats} x {test_prompts:,} x {test_k})",
@@ -87,7 +103,7 @@ def available_device_bytes(device: torch.device) -> int | None:
     return int(torch.cuda.mem_get_info(device)[0])
 
 
-def check_memory(spec: RunSpec, data: PreferenceData, device: torch.device) -> None:
+def check_memory(spec: RunSpec, data: DataShapes, device: torch.device) -> None:
     """Stop with the largest part and the keys that shrink it when the run cannot fit in memory."""
     parts = estimate(spec, data)
     on_gpu = device.type == "cuda"

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import UserError
+from benchmark.metrics import round_table_metrics
 
 PROC_STATUS = Path("/proc/self/status")
 #: Longest library error message quoted in a damaged-file error.
@@ -184,13 +185,14 @@ def area_under_curve(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.trapezoid(y, x) / (x[-1] - x[0]))
 
 
-def format_round_table(rows: list[dict[str, Any]], timings: list[dict[str, Any]], bon_n: int) -> str:
-    """The per-round table printed at the end of a run."""
-    header = f"{'round':>5} {'n_labels':>8} {'spearman':>9} {f'bon/{bon_n}':>9} {'select s':>9} {'train s':>8}"
+def format_round_table(rows: list[dict[str, Any]], timings: list[dict[str, Any]], bon_key: str) -> str:
+    """The per-round table printed at the end of a run: the registry's round-table metrics (BoN at ``bon_key``)."""
+    keys = [m.key for m in round_table_metrics(bon_key)]
+    header = " ".join([f"{'round':>5} {'n_labels':>8}", *(f"{key:>9}" for key in keys),
+                       f"{'select s':>9} {'train s':>8}"])
     lines = [header, "-" * len(header)]
     for row, timing in zip(rows, timings, strict=True):
-        lines.append(
-            f"{row['round']:>5} {row['n_labels']:>8} {row['spearman']:>9.4f} {row[f'bon/{bon_n}']:>9.4f} "
-            f"{timing['selection_seconds']:>9.3f} {timing['train_seconds']:>8.2f}"
-        )
+        values = [f"{row[key]:>9.4f}" for key in keys]
+        lines.append(" ".join([f"{row['round']:>5} {row['n_labels']:>8}", *values,
+                               f"{timing['selection_seconds']:>9.3f} {timing['train_seconds']:>8.2f}"]))
     return "\n".join(lines)

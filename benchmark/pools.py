@@ -1,11 +1,11 @@
 """Candidate pools: which pairs of a round's responses a selector may choose from.
 
 A pool is index arrays into the round's responses, never copies of embeddings per pair, so a pool of
-millions of pairs costs a few bytes per pair. Pools are drawn from a linear index space of pairs
-(in-prompt: all C(K,2) pairs inside each prompt; cross-prompt: all pairs among the round's
-responses, same-prompt pairs included as in the reference code) and capped by uniform sampling.
+millions of pairs costs a few bytes per pair. Pools are drawn from the linear index space of pairs of the
+setup's pairing (:mod:`benchmark.pairings`: in-prompt, cross-prompt, mixed) and capped by uniform sampling, each
+part of the pairing with its own share of the cap.
 
-An uncapped cross-prompt pool of at least ``IMPLICIT_MIN_PAIRS`` pairs is *implicit*: its rows are the
+An uncapped pool of all pairs (cross-prompt) of at least ``IMPLICIT_MIN_PAIRS`` pairs is *implicit*: its rows are the
 linear upper-triangle ranks of all C(R,2) pairs among the R responses, never listed (12.5 M pairs for the
 paper's 5,000 responses), and the labelled pairs among them are kept as sorted excluded ranks. Smaller
 uncapped pools stay explicit, so selectors that need the pairs listed keep working on them (e.g. the toy).
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmark.config import Pairing
+from benchmark.pairings import Pairing, rank_triangle, triangle_size, unrank_triangle
 
 #: Smallest uncapped cross-prompt pool that is kept implicit (about 1,415 responses); read at call time.
 IMPLICIT_MIN_PAIRS = 1_000_000
@@ -42,7 +42,7 @@ class CandidatePool:
     def __len__(self) -> int:
         """Number of rows; for an implicit pool C(R,2), excluded rows included."""
         if self.implicit:
-            return _triangle_size(len(self.response_ids))
+            return triangle_size(len(self.response_ids))
         return len(self.first)
 
     @property
@@ -59,7 +59,7 @@ class CandidatePool:
         """Local (first, second) response indices of the pool rows ``rows``."""
         rows = np.asarray(rows, dtype=np.int64)
         if self.implicit:
-            return _unrank_triangle(rows, len(self.response_ids))
+            return unrank_triangle(rows, len(self.response_ids))
         return self.first[rows], self.second[rows]
 
     def global_pairs(self, rows: np.ndarray) -> np.ndarray:
@@ -85,55 +85,11 @@ class CandidatePool:
         return np.sort(rows)
 
 
-def pair_space_size(prompts: int, responses_per_prompt: int, pairing: Pairing) -> int:
-    """Number of distinct pairs a round with ``prompts`` prompts offers."""
-    k = responses_per_prompt
-    if pairing is Pairing.in_prompt:
-        return prompts * k * (k - 1) // 2
-    r = prompts * k
-    return r * (r - 1) // 2
-
-
 def is_implicit(space: int, pairing: Pairing, cap: int | None, min_pairs: int | None = None) -> bool:
-    """Whether a round's pool of ``space`` pairs is kept implicit: uncapped cross-prompt, at least
-    ``min_pairs`` (default ``IMPLICIT_MIN_PAIRS``, read at call time) pairs."""
+    """Whether a round's pool of ``space`` pairs is kept implicit: uncapped, of a pairing whose space is all pairs
+    (cross-prompt), at least ``min_pairs`` (default ``IMPLICIT_MIN_PAIRS``, read at call time) pairs."""
     threshold = IMPLICIT_MIN_PAIRS if min_pairs is None else min_pairs
-    return cap is None and pairing is Pairing.cross_prompt and space >= threshold
-
-
-def unrank_pairs(index: np.ndarray, prompts: int, k: int, pairing: Pairing) -> tuple[np.ndarray, np.ndarray]:
-    """Local (first, second) of linear pair indices, row-major over the upper triangle."""
-    index = np.asarray(index, dtype=np.int64)
-    if pairing is Pairing.in_prompt:
-        per_prompt = k * (k - 1) // 2
-        prompt, within = np.divmod(index, per_prompt)
-        i, j = _unrank_triangle(within, k)
-        return prompt * k + i, prompt * k + j
-    return _unrank_triangle(index, prompts * k)
-
-
-def rank_triangle(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
-    """Linear row-major upper-triangle rank of pairs ``first < second`` among ``n`` items."""
-    first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
-    return first * n - first * (first + 1) // 2 + second - first - 1
-
-
-def _triangle_size(n: int) -> int:
-    return n * (n - 1) // 2
-
-
-def _unrank_triangle(index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    # Row i starts at i*n - i*(i+1)/2; invert with the quadratic formula, then fix float rounding.
-    total = _triangle_size(n)
-    i = (n - 2 - np.floor(np.sqrt(-8.0 * index + 4.0 * n * (n - 1) - 7) / 2.0 - 0.5)).astype(np.int64)
-    start = i * n - i * (i + 1) // 2
-    i = np.where(index < start, i - 1, i)
-    start = i * n - i * (i + 1) // 2
-    over = index >= start + (n - 1 - i)
-    i = np.where(over, i + 1, i)
-    start = i * n - i * (i + 1) // 2
-    assert np.all((index >= 0) & (index < total))
-    return i, index - start + i + 1
+    return cap is None and pairing.all_pairs and space >= threshold
 
 
 def pair_keys(first: np.ndarray, second: np.ndarray, total_responses: int) -> np.ndarray:
@@ -158,29 +114,45 @@ def build_pool(
 ) -> CandidatePool:
     """All pairs of the pairing among ``prompts``' responses, minus labelled ones, at most ``cap``.
 
-    ``labelled_keys`` must be sorted. Capping draws ``cap + E`` pair indices without replacement
-    (E = labelled pairs that fall in this round's space), drops the labelled ones, keeps ``cap``.
-    An uncapped cross-prompt pool of at least ``implicit_min_pairs`` (default ``IMPLICIT_MIN_PAIRS``)
-    pairs is returned implicit instead of listed.
+    ``labelled_keys`` must be sorted. Each part of the pairing is sampled with its share of the cap
+    (:func:`sample_part`). An uncapped pool of all pairs of at least ``implicit_min_pairs`` (default
+    ``IMPLICIT_MIN_PAIRS``) pairs is returned implicit instead of listed.
     """
     k = responses_per_prompt
     response_ids = (prompts[:, None] * k + np.arange(k)).reshape(-1)
-    space = pair_space_size(len(prompts), k, pairing)
+    space = pairing.space_size(len(prompts), k)
     if is_implicit(space, pairing, cap, implicit_min_pairs):
         return implicit_pool(response_ids, k, labelled_keys, total_responses)
+    parts = [sample_part(part, part_cap, response_ids, k, labelled_keys, total_responses, rng)
+             for part, part_cap in pairing.parts(cap)]
+    first, second = (np.concatenate(side) for side in zip(*parts, strict=True))
+    return CandidatePool(response_ids, first, second, k, train_responses=total_responses)
+
+
+def sample_part(
+    pairing: Pairing, cap: int | None, response_ids: np.ndarray, k: int, labelled_keys: np.ndarray,
+    total_responses: int, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Local (first, second) of at most ``cap`` unlabelled pairs of one pairing's space, drawn uniformly.
+
+    Capping draws ``cap + E`` pair indices without replacement (E = labelled pairs that fall in this round's
+    space), drops the labelled ones, keeps ``cap``.
+    """
+    prompts = len(response_ids) // k
+    space = pairing.space_size(prompts, k)
     excluded = _labelled_in_round(response_ids, k, pairing, labelled_keys, total_responses)
     if cap is None or cap + excluded >= space:
         index = np.arange(space, dtype=np.int64)
     else:
         index = np.sort(rng.choice(space, size=cap + excluded, replace=False))
-    first, second = unrank_pairs(index, len(prompts), k, pairing)
+    first, second = pairing.unrank(index, prompts, k)
     keys = pair_keys(response_ids[first], response_ids[second], total_responses)
     keep = ~_contains(labelled_keys, keys)
     first, second = first[keep], second[keep]
     if cap is not None and len(first) > cap:
         chosen = np.sort(rng.choice(len(first), size=cap, replace=False))
         first, second = first[chosen], second[chosen]
-    return CandidatePool(response_ids, first, second, k, train_responses=total_responses)
+    return first, second
 
 
 def implicit_pool(
@@ -202,9 +174,7 @@ def _labelled_in_round(
     response_ids: np.ndarray, k: int, pairing: Pairing, labelled_keys: np.ndarray, total_responses: int
 ) -> int:
     low, high = np.divmod(labelled_keys, total_responses)
-    inside = np.isin(low, response_ids) & np.isin(high, response_ids)
-    if pairing is Pairing.in_prompt:
-        inside &= low // k == high // k
+    inside = np.isin(low, response_ids) & np.isin(high, response_ids) & pairing.includes(low, high, k)
     return int(np.count_nonzero(inside))
 
 

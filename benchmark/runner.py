@@ -6,6 +6,7 @@ anything written. A run that stops early records why (``summary.json``: ``failed
 keeps its finished rounds; the next attempt continues from the last complete round.
 """
 
+import inspect
 import json
 import logging
 import signal
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig
+from hydra.utils import get_object
+from omegaconf import DictConfig, OmegaConf
 
 from benchmark import checkpoint, provenance
 from benchmark.config import instantiate_checked
@@ -27,9 +29,11 @@ from benchmark.loggers import build_logger
 from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.memory import check_memory
 from benchmark.outputs import RunFolder, atomic_write_json, atomic_write_text, format_round_table, read_text
-from benchmark.pools import is_implicit, pair_space_size
+from benchmark.paths import CONF_DIR
+from benchmark.pools import is_implicit
 from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import Selector
+from benchmark.selectors.posterior import build_posterior
 from benchmark.spec import RunSpec, differing_keys
 from benchmark.summary_metrics import summary_metrics
 from benchmark.threads import apply_threads
@@ -64,10 +68,20 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def shared_parts(spec: RunSpec) -> dict[str, Any]:
+    """What the run hands to a selector whose class asks for it: the ``posterior`` group's object."""
+    target = spec.selector.get("_target_")
+    try:
+        wants = "posterior" in inspect.signature(get_object(str(target))).parameters
+    except Exception:  # not importable: instantiate_checked says so in one line
+        return {}
+    return {"posterior": build_posterior(spec.posterior)} if wants else {}
+
+
 def build_selector(spec: RunSpec) -> Selector:
     """The selector, built and checked against the contract before any data is loaded or round trained."""
     target = spec.selector.get("_target_")
-    selector = instantiate_checked(spec.selector, "selector")
+    selector = instantiate_checked(spec.selector, "selector", **shared_parts(spec))
     select = getattr(selector, "select", None)
     if not callable(select):
         raise UserError(f"selector._target_={target} has no select(context, n) method; subclass "
@@ -80,14 +94,23 @@ def build_selector(spec: RunSpec) -> Selector:
 
 def refuse_implicit_pool_unless_served(spec: RunSpec, data: PreferenceData, selector: Selector) -> None:
     """Before round 0 trains: a selector that needs listed pairs cannot run on rounds whose pool is implicit."""
-    space = pair_space_size(spec.prompts_per_round, data.responses_per_prompt, spec.pairing)
+    space = spec.pairing.space_size(spec.prompts_per_round, data.responses_per_prompt)
     if is_implicit(space, spec.pairing, spec.cap) and not selector.implicit_pool:
         raise UserError(
             f"selector {spec.labels.selector} ({type(selector).__name__}) needs listed candidate pairs, but "
             f"candidates_per_round=null makes each round's pool all {space:,} cross-prompt pairs, never listed; set "
-            "candidates_per_round to a number (e.g. 22500), or use a selector that serves it (random, entropy, dopt, "
-            "pastaware_dopt, xtx, double_ts)"
+            f"candidates_per_round to a number (e.g. 22500), or use a selector that serves it ({', '.join(serving())})"
         )
+
+
+def serving() -> list[str]:
+    """The shipped selector configs whose class serves the implicit pool (its ``implicit_pool`` flag)."""
+    names = []
+    for path in sorted((CONF_DIR / "selector").glob("*.yaml")):
+        target = OmegaConf.load(path).get("_target_")
+        if target and getattr(get_object(str(target)), "implicit_pool", False):
+            names.append(path.stem)
+    return names
 
 
 def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, Any] | None) -> None:
@@ -201,7 +224,7 @@ def _run_locked(
         logger.log_round({**record, **timing})
     started = time.time()
     labels = spec.labels
-    bon_key = f"bon/{loop.evaluator.largest_n}"
+    bon_key = loop.evaluator.bon_key
     base = {"labels": labels.as_dict(), "sweep": sweep, "inputs": record_of_inputs,
             "allow_changed_inputs": bool(changed), "changed_inputs": changed}
     log.info("run %s: %s, %d rounds of %d pairs -> %s", labels.selector, labels.setup, spec.rounds,
@@ -240,7 +263,7 @@ def _run_locked(
     atomic_write_json(folder.summary, summary)
     checkpoint.path(folder).unlink(missing_ok=True)
     logger.finish(summary, exit_code=0)
-    print(format_round_table(records, timings, loop.evaluator.largest_n))
+    print(format_round_table(records, timings, bon_key))
     print(f"outputs: {folder.root.resolve()}")
     return summary
 

@@ -11,14 +11,27 @@ everywhere), never from ``name:`` copies in the YAML files that could drift from
 
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from benchmark.config import AnnotatorConfig, EvalConfig, LoggerConfig, Pairing, RewardModelConfig
+from benchmark.config import (
+    AnnotatorConfig,
+    EvalConfig,
+    LoggerConfig,
+    RewardModelConfig,
+    head_node,
+    training_config,
+)
+from benchmark.package_files import register_package_file_resolver
+from benchmark.pairings import Pairing, build_pairing
+from benchmark.reward_model import head_sizes
+from benchmark.validation import check_device, check_logger_options, check_numbers
 
 #: Keys (dotted, a key covers its children) that never change results: where files go, caches, threads,
 #: trackers, Hydra's own settings, and where a dataset's files happen to live (their content is fingerprinted).
@@ -66,14 +79,20 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _without_run_only(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    kept = {}
+def split_run_only(tree: dict[str, Any], prefix: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """(``tree`` without its run-only keys, the run-only keys as dotted key -> value), at any depth."""
+    kept: dict[str, Any] = {}
+    run_only: dict[str, Any] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
         if is_run_only(name):
-            continue
-        kept[key] = _without_run_only(value, f"{name}.") if isinstance(value, dict) else value
-    return kept
+            run_only[name] = value
+        elif isinstance(value, dict):
+            kept[key], below = split_run_only(value, f"{name}.")
+            run_only.update(below)
+        else:
+            kept[key] = value
+    return kept, run_only
 
 
 def without_hydra(cfg: DictConfig) -> DictConfig:
@@ -83,9 +102,19 @@ def without_hydra(cfg: DictConfig) -> DictConfig:
 
 def result_config(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config minus the run-only keys: everything a run's results depend on besides its inputs."""
+    return split_run_only(resolved(cfg))[0]
+
+
+def run_only_values(cfg: DictConfig) -> dict[str, Any]:
+    """This config's run-only keys (dotted, e.g. ``dataset.generate``) and their resolved values, Hydra's aside."""
+    return split_run_only(resolved(cfg))[1]
+
+
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    """The config as plain resolved containers, without Hydra's node."""
     container = OmegaConf.to_container(without_hydra(cfg), resolve=True, enum_to_str=True)
     assert isinstance(container, dict)
-    return _without_run_only(container)
+    return container
 
 
 def result_yaml(cfg: DictConfig) -> str:
@@ -146,7 +175,7 @@ def make_labels(cfg: DictConfig, choices: Mapping[str, str]) -> Labels:
         preset=choices.get("experiment", "none"),
         dataset=choices.get("dataset") or _target_name(cfg.dataset, "dataset"),
         model=choices.get("model") or f"d{cfg.model.dim}",
-        setup=Pairing(cfg.setup.pairing).value,
+        setup=str(cfg.setup.pairing),
         batch=f"b{cfg.batch.size}",
         selector=choices.get("selector") or _target_name(cfg.selector, "selector"),
     )
@@ -178,11 +207,13 @@ class RunSpec:
     cap: int | None
     pairing: Pairing
     model_dim: int | None
-    reward_model: RewardModelConfig
+    reward_model: RewardModelConfig  # how the head is trained
+    head: DictConfig  # the head: ``_target_`` and its parameters, checked when built (benchmark.reward_model)
     annotator: AnnotatorConfig
     eval: EvalConfig
     dataset: DictConfig  # free-form: parameters of its ``_target_``, checked when built
     selector: DictConfig
+    posterior: DictConfig  # handed to a selector whose class takes a ``posterior``
 
     @property
     def rounds(self) -> int:
@@ -202,11 +233,10 @@ class RunSpec:
     @classmethod
     def from_config(cls, cfg: DictConfig, choices: Mapping[str, str] | None = None) -> "RunSpec":
         """Check every config-only rule (numbers, sizes, device) and build the spec; data checks come later."""
-        from benchmark.loggers import check_logger_options
-        from benchmark.validation import check_device, check_numbers
-
         check_numbers(cfg)
         check_device(str(cfg.reward_model.device))
+        head = head_node(cfg.reward_model)
+        head_sizes(head, cfg.model.dim or 1)  # its parameters checked against its class before any data loads
         options = RunOptions(
             overwrite=bool(cfg.overwrite), cache_dir=Path(str(cfg.cache_dir)).expanduser(),
             torch_threads=cfg.torch_threads,
@@ -221,7 +251,43 @@ class RunSpec:
             seed=int(cfg.seed), budget=int(cfg.budget), batch_size=int(cfg.batch.size),
             initial_labels=int(cfg.initial_labels),
             prompts_per_round=int(cfg.prompts_per_round), cap=cfg.candidates_per_round,
-            pairing=Pairing(cfg.setup.pairing), model_dim=cfg.model.dim,
-            reward_model=OmegaConf.to_object(cfg.reward_model), annotator=OmegaConf.to_object(cfg.annotator),
-            eval=OmegaConf.to_object(cfg.eval), dataset=cfg.dataset, selector=cfg.selector,
+            pairing=build_pairing(cfg.setup, cfg.candidates_per_round), model_dim=cfg.model.dim,
+            reward_model=training_config(cfg.reward_model), head=head,
+            annotator=OmegaConf.to_object(cfg.annotator),
+            eval=OmegaConf.to_object(cfg.eval), dataset=cfg.dataset, selector=cfg.selector, posterior=cfg.posterior,
         )
+
+
+def run_name(overrides: Sequence[str]) -> str:
+    """Folder name of a run: its sorted result-defining overrides, so reruns land in the same place.
+
+    Run-only keys (:func:`is_run_only`) and the ``sweep`` choice are left out: ``torch_threads=1`` or
+    ``logger=none`` is the same run, and a sweep's runs already live in the sweep's folder.
+    """
+    kept = sorted(o for o in map(str, overrides) if not (override_key(o) == "sweep" or is_run_only(override_key(o))))
+    if not kept:
+        return "default"
+    name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", ",".join(kept))
+    if len(name) > 120:
+        name = f"{name[:100]}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
+    return name
+
+
+#: The sweep folder name a multirun's callback chose (benchmark/sweep.py), passed on to the jobs' processes.
+SWEEP_NAME_VARIABLE = "ARM_BENCH_SWEEP_NAME"
+
+
+def sweep_dir_name(choice: str) -> str:
+    """The resolver behind ``hydra.sweep.dir``: the named sweep file, else the name the sweep callback chose."""
+    return choice or os.environ.get(SWEEP_NAME_VARIABLE, "adhoc")
+
+
+def register_resolvers() -> None:
+    register_package_file_resolver()
+    if not OmegaConf.has_resolver("arm_run_name"):
+        OmegaConf.register_new_resolver("arm_run_name", run_name)
+    if not OmegaConf.has_resolver("arm_sweep_name"):
+        OmegaConf.register_new_resolver("arm_sweep_name", sweep_dir_name)
+
+
+register_resolvers()

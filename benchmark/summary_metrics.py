@@ -1,6 +1,6 @@
 """A run's headline numbers as flat keys, so summary.json and the W&B runs table hold (and sort by) the same values.
 
-For each primary metric, 1 − Spearman (lower is better) and best-of-N golden reward (higher is better): its value
+For each summarised metric of the registry (benchmark.metrics: 1 − Spearman and best-of-N golden reward): its value
 after the last round (``final/...``) and the area under its curve against ``n_labels`` divided by the label range
 (``auc/...``, :func:`benchmark.outputs.area_under_curve`), which summarises the whole learning curve. Plus the
 labels a run needed to reach a target Spearman (``labels_to_target/spearman``) and that target (``target/spearman``).
@@ -16,19 +16,16 @@ remains the tool for per-setting targets (by default random's mean final Spearma
 import math
 from typing import Any
 
+from benchmark.metrics import summarised
 from benchmark.outputs import area_under_curve
 
 DEFAULT_TARGET_SPEARMAN = 0.7
-#: The metric key of 1 − Spearman in a round record; the best-of-N key (``bon/N``) is passed per run.
-ONE_MINUS_SPEARMAN = "one_minus_spearman"
 
 
 def summary_keys(bon_key: str) -> list[str]:
     """The keys :func:`summary_metrics` returns, in table order (the dashboard's columns)."""
-    return [
-        f"final/{ONE_MINUS_SPEARMAN}", f"auc/{ONE_MINUS_SPEARMAN}", f"final/{bon_key}", f"auc/{bon_key}",
-        "labels_to_target/spearman", "target/spearman",
-    ]
+    headline = [f"{kind}/{m.key}" for m in summarised(bon_key) for kind in ("final", "auc")]
+    return [*headline, "labels_to_target/spearman", "target/spearman"]
 
 
 def _defined(value: float) -> float | None:
@@ -38,7 +35,8 @@ def _defined(value: float) -> float | None:
 def summary_metrics(
     records: list[dict[str, Any]], bon_key: str, target_spearman: float | None = None
 ) -> dict[str, float | None]:
-    """Final value and normalised area of 1 − Spearman and ``bon_key``, and labels to reach the target Spearman.
+    """Final value and normalised area of every summarised metric (benchmark.metrics; best-of-N at ``bon_key``),
+    and labels to reach the target Spearman.
 
     ``records`` are the per-round metric records in round order (metrics.jsonl); ``target_spearman`` None means
     :data:`DEFAULT_TARGET_SPEARMAN`.
@@ -49,7 +47,7 @@ def summary_metrics(
         return {**dict.fromkeys(keys), "target/spearman": target}
     n_labels = [r["n_labels"] for r in records]
     out: dict[str, float | None] = {}
-    for metric in (ONE_MINUS_SPEARMAN, bon_key):
+    for metric in (m.key for m in summarised(bon_key)):
         values = [math.nan if r.get(metric) is None else float(r[metric]) for r in records]
         out[f"final/{metric}"] = _defined(values[-1])
         out[f"auc/{metric}"] = _defined(area_under_curve(n_labels, values))

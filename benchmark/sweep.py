@@ -28,10 +28,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from benchmark.config import SWEEP_NAME_VARIABLE
-from benchmark.lock import RunLock, RunLocked
+from benchmark.lock import HOLDER_NAME, LOCK_NAME, RunLock, RunLocked
 from benchmark.outputs import RunFolder, atomic_write_json
-from benchmark.spec import is_run_only, override_key, short_hash
+from benchmark.spec import SWEEP_NAME_VARIABLE, is_run_only, override_key, short_hash
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ SUMMARY_FILE = "sweep_summary.json"
 #: Files Hydra writes into a run folder before any result (what a failed start may leave, and may remove).
 BOOKKEEPING = re.compile(r"^(\.hydra(/.*)?|[^/]*\.log)$")
 #: The run lock's files: they may stay behind, but are never deleted (a waiter may hold that very inode).
-LOCK_FILES = re.compile(r"^\.lock(\.holder)?$")
+LOCK_FILES = frozenset({LOCK_NAME, HOLDER_NAME})
 
 _before_run: dict[Path, set[str] | None] = {}
 
@@ -231,7 +230,7 @@ def remove_what_this_run_created(folder: Path) -> None:
         return
     before = _before_run.pop(folder)
     created = sorted(_listing(folder) - (before or set()), key=lambda p: p.count("/"), reverse=True)
-    if not all(BOOKKEEPING.match(path) or LOCK_FILES.match(path) for path in created):
+    if not all(BOOKKEEPING.match(path) or path in LOCK_FILES for path in created):
         return
     for relative in (path for path in created if BOOKKEEPING.match(path)):
         path = folder / relative

@@ -3,7 +3,7 @@
 A run's repeated work is the reward MLP's forward and backward pass (``reward_model.steps`` times per
 round) over the labelled responses, plus one pass over each round's pool. Its size is
 
-    work = responses × (D·h + (layers − 1)·h²)   multiply-adds of one forward pass,
+    work = responses × (D·h + (layers − 1)·h²)   multiply-adds of one forward pass (the head's multiply_adds),
 
 with ``responses`` the larger of the labelled responses at the end of the run, 2·(initial_labels + budget),
 and a round's pool, prompts_per_round·K. Below ``SMALL_WORK`` torch gets 1 thread, else its default (every
@@ -31,24 +31,17 @@ Under Hydra's joblib launcher several jobs already share the cores, so each job 
 always wins.
 """
 
-from typing import TYPE_CHECKING
-
 import torch
 
-if TYPE_CHECKING:
-    from benchmark.data import PreferenceData
-    from benchmark.spec import RunSpec
+from benchmark.data import PreferenceData
+from benchmark.reward_model import head_sizes
+from benchmark.spec import RunSpec
 
 #: torch's own default (all physical cores, or OMP_NUM_THREADS), read before anything changes it.
 DEFAULT_THREADS = torch.get_num_threads()
 
 #: Multiply-adds of one forward pass below which one thread is fastest (see the table above).
 SMALL_WORK = 10**8
-
-
-def forward_work(responses: int, dim: int, width: int, layers: int) -> int:
-    """Multiply-adds of one reward-MLP forward pass over ``responses`` rows (D → h, then layers − 1 of h → h)."""
-    return responses * (dim * width + max(layers - 1, 0) * width * width) if layers else responses * dim
 
 
 def under_parallel_launcher() -> bool:
@@ -69,11 +62,10 @@ def choose_threads(requested: int | None, work: int, parallel_launcher: bool) ->
     return DEFAULT_THREADS
 
 
-def apply_threads(requested: int | None, spec: "RunSpec", data: "PreferenceData") -> int:
+def apply_threads(requested: int | None, spec: RunSpec, data: PreferenceData) -> int:
     """Set torch's CPU threads for this run (``torch_threads``; null = the rule above) and return the number."""
-    rm = spec.reward_model
     responses = max(2 * (spec.initial_labels + spec.budget), spec.prompts_per_round * data.responses_per_prompt)
-    threads = choose_threads(requested, forward_work(responses, data.dim, rm.width, rm.layers),
-                             under_parallel_launcher())
+    work = head_sizes(spec.head, data.dim).multiply_adds(responses)
+    threads = choose_threads(requested, work, under_parallel_launcher())
     torch.set_num_threads(threads)
     return threads

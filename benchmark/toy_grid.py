@@ -14,7 +14,7 @@ import torch
 from benchmark.data import PreferenceData
 from benchmark.data.toy2d import REWARDS
 from benchmark.outputs import atomic_write_bytes
-from benchmark.reward_model import RewardMLP, to_tensor
+from benchmark.reward_model import RewardHead, to_tensor
 
 FILE_NAME = "toy_grid.npz"
 GRID_POINTS = 120  # per axis: smooth enough for a heat map, one forward pass of 14k points
@@ -28,7 +28,7 @@ def grid_axes(data: PreferenceData, points: int = GRID_POINTS) -> tuple[np.ndarr
 
 
 def save_toy_grid(
-    run_dir: Path, model: RewardMLP | None, data: PreferenceData, device: torch.device, reward_name: str | None
+    run_dir: Path, model: RewardHead | None, data: PreferenceData, device: torch.device, reward_name: str | None
 ) -> None:
     """Write ``toy_grid.npz`` into ``run_dir`` for 2D data; do nothing for any other dimension."""
     if data.dim != 2 or model is None:

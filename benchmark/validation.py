@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from benchmark.annotator import check_annotator
+from benchmark.config import LoggerConfig, training_config
 from benchmark.errors import UserError
 
 #: The largest seed: seeds feed numpy's SeedSequence and torch, both happy with any signed 64-bit value.
@@ -64,10 +66,10 @@ def check_numbers(cfg: DictConfig) -> None:
     """Refuse non-finite and out-of-range numeric knobs of a composed config, naming the first one found."""
     check_finite(cfg)
     check_dataset_numbers(cfg.dataset)
-    rm, ev, annotator = cfg.reward_model, cfg.eval, cfg.annotator
+    rm, ev, annotator = training_config(cfg.reward_model), cfg.eval, cfg.annotator
     positive = {"batch.size": cfg.batch.size, "budget": cfg.budget, "initial_labels": cfg.initial_labels,
-                "prompts_per_round": cfg.prompts_per_round, "reward_model.width": rm.width,
-                "reward_model.lr": rm.lr, "eval.bon_repeats": ev.bon_repeats, "eval.accuracy_pairs": ev.accuracy_pairs,
+                "prompts_per_round": cfg.prompts_per_round, "reward_model.lr": rm.lr,
+                "eval.bon_repeats": ev.bon_repeats, "eval.accuracy_pairs": ev.accuracy_pairs,
                 "eval.chunk_prompts": ev.chunk_prompts, **{f"eval.bon_n[{i}]": n for i, n in enumerate(ev.bon_n)},
                 **{key: value for key, value in (("eval.test_prompts", ev.test_prompts), ("model.dim", cfg.model.dim),
                                                  ("torch_threads", cfg.torch_threads)) if value is not None},
@@ -75,7 +77,7 @@ def check_numbers(cfg: DictConfig) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise UserError(f"{key}={value} must be positive")
-    for key, value in {"seed": cfg.seed, "reward_model.layers": rm.layers, "reward_model.steps": rm.steps,
+    for key, value in {"seed": cfg.seed, "reward_model.steps": rm.steps,
                        "reward_model.weight_decay": rm.weight_decay}.items():
         if value < 0:
             raise UserError(f"{key}={value} must be zero or positive")
@@ -94,12 +96,19 @@ def check_numbers(cfg: DictConfig) -> None:
             f"budget={budget} is not a multiple of batch.size={batch}; rounds = budget / batch.size, "
             f"so pick e.g. budget={budget - budget % batch or batch}"
         )
-    if annotator.beta == 0:
-        raise UserError("annotator.beta=0 makes every label a coin flip; use beta>0 (noisy) or beta<0 (noiseless)")
-    if annotator.scale is not None and not annotator.scale > 0:
-        raise UserError(
-            f"annotator.scale={annotator.scale} must be positive (null = std of the golden train rewards)"
-        )
+    check_annotator(annotator.beta, annotator.scale)
+
+
+#: W&B modes (``logger.mode``); ``disabled`` is ``logger=none``.
+LOGGER_MODES = ("offline", "online", "disabled")
+
+
+def check_logger_options(options: LoggerConfig) -> None:
+    """The tracker's settings, checked with the rest of the config before anything is written."""
+    if options.mode not in LOGGER_MODES:
+        raise UserError(f"logger.mode={options.mode} is not one of {', '.join(LOGGER_MODES)}; pick one of them")
+    if not options.timeout > 0:
+        raise UserError(f"logger.timeout={options.timeout} must be a positive number of seconds, e.g. 30")
 
 
 def check_device(name: str, option: str = "reward_model.device") -> None:

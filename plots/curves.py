@@ -13,24 +13,14 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import UserError
+from benchmark.metrics import BON, PRIMARY, Metric, bon_size, metric
 from plots.loading import final_rows
 
-SPEARMAN = "one_minus_spearman"
+SPEARMAN = PRIMARY
 BASELINE = "random"
-#: Metrics whose better direction is known (for legend order and the Δ panels' note); others get no direction.
-LOWER_IS_BETTER = frozenset({SPEARMAN, "train_loss"})
-HIGHER_IS_BETTER = frozenset({"spearman", "test_accuracy", "train_accuracy"})
 ALIASES = ("spearman", "bon")  # --metrics names: 1 − Spearman and the chosen best-of-N
 
-
-@dataclass(frozen=True)
-class Metric:
-    column: str
-    label: str
-    lower_is_better: bool | None  # None: no known direction
-
-
-ONE_MINUS_SPEARMAN = Metric(SPEARMAN, "1 − Spearman", True)
+ONE_MINUS_SPEARMAN = metric(PRIMARY)
 
 
 @dataclass(frozen=True)
@@ -64,16 +54,19 @@ def choose_bon(frame: pd.DataFrame, requested: int | None) -> str:
 
 
 def choose_metrics(names: Sequence[str], bon_key: str, frame: pd.DataFrame) -> list[Metric]:
-    """The figure's metric rows: ``spearman`` (1 − Spearman), ``bon`` (``bon_key``) or any metrics.jsonl key."""
+    """The figure's metric rows: ``spearman`` (1 − Spearman), ``bon`` (``bon_key``) or any metrics.jsonl key.
+
+    Labels and better directions come from the metric registry (benchmark.metrics); a key it does not know is
+    drawn under its own name with no direction.
+    """
     metrics = []
     for name in names:
         if name == "spearman":
             metrics.append(ONE_MINUS_SPEARMAN)
         elif name == "bon":
-            metrics.append(Metric(bon_key, f"best-of-{bon_key.split('/')[1]} golden reward", False))
+            metrics.append(metric(BON).at(bon_size(bon_key)))
         elif name in frame.columns and pd.api.types.is_numeric_dtype(frame[name]) and name not in ("round", "seed"):
-            direction = True if name in LOWER_IS_BETTER else False if name in HIGHER_IS_BETTER else None
-            metrics.append(Metric(name, name, direction))
+            metrics.append(metric(name) or Metric(name, name))
         else:
             raise UserError(f"--metrics {name}: not a metric; use {', '.join(ALIASES)} or a metrics.jsonl key")
     return metrics
@@ -111,7 +104,7 @@ def baseline_line(rows: pd.DataFrame) -> str | None:
 
 def line_order(frame: pd.DataFrame, metric: Metric) -> list[str]:
     """Lines best first: by mean rank over settings of the mean final ``metric`` (name order without a direction)."""
-    finals = final_rows(frame).groupby(["setting", "line"], observed=True)[metric.column].mean()
+    finals = final_rows(frame).groupby(["setting", "line"], observed=True)[metric.key].mean()
     if metric.lower_is_better is None:
         return sorted(finals.index.get_level_values("line").unique())
     ranks = finals.groupby(level="setting", observed=True).rank(ascending=metric.lower_is_better, na_option="bottom")

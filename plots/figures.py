@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from plots.curves import BASELINE, Curves, Metric, baseline_line, line_order, metric_curves, paired_difference
+from benchmark.metrics import Metric
+from plots.curves import BASELINE, Curves, baseline_line, line_order, metric_curves, paired_difference
 from plots.intervals import LEVEL, band_interval, default_band
 from plots.loading import CHANGED_MARK, settings
 from plots.style import colour, display_name, line_width
@@ -46,13 +47,13 @@ def rows_for(metrics: Sequence[Metric], paired: bool) -> list[Row]:
 
 
 def line_curves(rows: pd.DataFrame, line: str, row: Row) -> Curves | None:
-    curves = metric_curves(rows[rows["line"] == line], row.metric.column)
+    curves = metric_curves(rows[rows["line"] == line], row.metric.key)
     if not row.paired:
         return curves
     baseline = baseline_line(rows)
     if baseline is None or baseline == line:
         return None
-    return paired_difference(curves, metric_curves(rows[rows["line"] == baseline], row.metric.column))
+    return paired_difference(curves, metric_curves(rows[rows["line"] == baseline], row.metric.key))
 
 
 def legend_label(rows: pd.DataFrame, line: str) -> str:

@@ -1,6 +1,7 @@
 """The summary table, per setting and selector, in Markdown (to read) and CSV (to load), from the tidy frame.
 
-Per run: final 1 − Spearman and BoN, the area under each curve (normalised by the label range, as in
+Per run: the final value of every summarised metric of the registry (benchmark.metrics: 1 − Spearman and BoN),
+the area under each curve (normalised by the label range, as in
 summary.json), the labels needed to reach a target Spearman and the mean selection seconds per round.
 Across seeds: the mean with its t interval, the paired difference to random (same seeds) with its
 interval, and the rank of each selector within its setting by mean AUC of 1 − Spearman (1 = best).
@@ -14,21 +15,34 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from benchmark.metrics import PRIMARY, Metric, summarised
 from benchmark.summary_metrics import summary_metrics
-from plots.curves import BASELINE, SPEARMAN, baseline_line
+from plots.curves import BASELINE, baseline_line
 from plots.intervals import LEVEL, t_multiplier
 from plots.loading import CHANGED_MARK, final_rows
 
-FINAL_SPEARMAN = "final_one_minus_spearman"
-FINAL_BON = "final_bon"
-AUC_SPEARMAN = "auc_one_minus_spearman"
-AUC_BON = "auc_bon"
+KINDS = ("final", "auc")  # a summarised metric's columns: its final value and its normalised area
+FINAL_SPEARMAN = f"final_{PRIMARY}"
+AUC_SPEARMAN = f"auc_{PRIMARY}"
 TO_TARGET = "labels_to_target"
 SELECTION = "selection_seconds"
-STATISTICS = (FINAL_SPEARMAN, FINAL_BON, AUC_SPEARMAN, AUC_BON, TO_TARGET)  # mean with t interval
-PAIRED = (FINAL_SPEARMAN, FINAL_BON, AUC_SPEARMAN, AUC_BON)
 RANKED_BY = AUC_SPEARMAN
 CELL = ["setting", "line"]
+
+
+def stat_column(kind: str, metric: Metric) -> str:
+    """A statistic's column stem: ``final_one_minus_spearman``, ``auc_bon`` (the best-of-N column names no N)."""
+    return f"{kind}_{metric.name}"
+
+
+def paired_columns(bon_key: str) -> list[str]:
+    """The statistics compared with random on the same seeds: final and area of every summarised metric."""
+    return [stat_column(kind, m) for kind in KINDS for m in summarised(bon_key)]
+
+
+def statistics(bon_key: str) -> list[str]:
+    """The statistics shown as a mean with its t interval: the paired ones and the labels to target."""
+    return [*paired_columns(bon_key), TO_TARGET]
 
 
 def run_statistics(frame: pd.DataFrame, bon_key: str, targets: pd.Series) -> pd.DataFrame:
@@ -39,11 +53,13 @@ def run_statistics(frame: pd.DataFrame, bon_key: str, targets: pd.Series) -> pd.
     """
     last = final_rows(frame)
     stats = last[["setting", "line", "selector", "seed", "allow_changed_inputs"]].copy()
-    names = {FINAL_SPEARMAN: f"final/{SPEARMAN}", FINAL_BON: f"final/{bon_key}", AUC_SPEARMAN: f"auc/{SPEARMAN}",
-             AUC_BON: f"auc/{bon_key}", TO_TARGET: "labels_to_target/spearman"}
-    columns = ["n_labels", "spearman", SPEARMAN, bon_key]
+    headline = summarised(bon_key)
+    names = {stat_column(kind, m): f"{kind}/{m.key}" for kind in KINDS for m in headline}
+    names[TO_TARGET] = "labels_to_target/spearman"
+    columns = ["n_labels", "spearman", *(m.key for m in headline if m.key != "spearman")]
     per_run = {
-        run: summary_metrics(rows[columns].to_dict("records"), bon_key, float(targets[str(stats.at[run, "setting"])]))
+        run: summary_metrics(rows.reindex(columns=columns).to_dict("records"), bon_key,
+                             float(targets[str(stats.at[run, "setting"])]))
         for run, rows in frame.sort_values(["run", "n_labels"]).groupby("run")
     }
     for column, key in names.items():
@@ -84,14 +100,15 @@ def intervals(values: pd.DataFrame, columns: Sequence[str], level: float) -> pd.
     return table[[f"{column}_{part}" for column in columns for part in parts]]
 
 
-def paired_deltas(stats: pd.DataFrame, baselines: pd.Series, level: float) -> pd.DataFrame:
+def paired_deltas(stats: pd.DataFrame, baselines: pd.Series, bon_key: str, level: float) -> pd.DataFrame:
     """``delta_<statistic>_{mean,low,high}``: selector − the setting's random line on the same seeds."""
+    keys = paired_columns(bon_key)
     is_baseline = stats["line"].to_numpy() == baselines.reindex(stats["setting"].astype(str)).to_numpy()
-    base = stats.loc[is_baseline, ["setting", "seed", *PAIRED]]
+    base = stats.loc[is_baseline, ["setting", "seed", *keys]]
     paired = stats[~is_baseline].merge(base, on=["setting", "seed"], suffixes=("", "_random"))
-    for key in PAIRED:
+    for key in keys:
         paired[key] = paired[key] - paired[f"{key}_random"]
-    table = intervals(paired, PAIRED, level)
+    table = intervals(paired, keys, level)
     table.columns = [f"delta_{column}" for column in table.columns]
     return table
 
@@ -104,11 +121,11 @@ def summary_table(frame: pd.DataFrame, bon_key: str, target: float | None = None
     baselines = pd.Series({str(s): baseline_line(rows) for s, rows in frame.groupby("setting", observed=True)})
     groups = stats.groupby(CELL, observed=True, sort=False)
     table = pd.DataFrame({"seeds": groups.size(), "changed_inputs": groups["allow_changed_inputs"].any()})
-    table = table.join(intervals(stats, STATISTICS, level))
+    table = table.join(intervals(stats, statistics(bon_key), level))
     table[f"{TO_TARGET}_reached"] = groups[TO_TARGET].count()
     table = table.join(pd.concat({part: getattr(groups[SELECTION], part)() for part in ("median", "min", "max")},
                                  axis=1).add_prefix(f"{SELECTION}_"))
-    table = table.join(paired_deltas(stats, baselines, level)).reset_index()
+    table = table.join(paired_deltas(stats, baselines, bon_key, level)).reset_index()
     table["rank"] = table.groupby("setting", observed=True)[f"{RANKED_BY}_mean"].rank(method="first",
                                                                                         na_option="bottom")
     table["target_spearman"] = targets.reindex(table["setting"].astype(str)).to_numpy()
@@ -151,17 +168,28 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
 
 
+def directions(headline: Sequence[Metric]) -> str:
+    """'Lower is better for 1−ρ, higher for BoN-50.' from the registry's directions."""
+    lower = [m.short or m.label for m in headline if m.lower_is_better]
+    higher = [m.short or m.label for m in headline if m.lower_is_better is False]
+    parts = [f"lower is better for {', '.join(lower)}" * bool(lower), f"higher for {', '.join(higher)}" * bool(higher)]
+    text = ", ".join(part for part in parts if part)
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
+
+
 def to_markdown(table: pd.DataFrame, bon_key: str, level: float = LEVEL) -> str:
-    n = bon_key.split("/")[1]
-    header = ["rank", "selector", "seeds", "final 1−ρ", f"final BoN-{n}", "AUC 1−ρ", f"AUC BoN-{n}",
-              "labels to ρ ≥ target", "select s/round: median (range)", "Δ final 1−ρ", f"Δ final BoN-{n}",
-              "Δ AUC 1−ρ", f"Δ AUC BoN-{n}"]
+    headline = summarised(bon_key)
+    paired = paired_columns(bon_key)
+    heading = {stat_column(kind, m): f"{'AUC' if kind == 'auc' else kind} {m.short or m.label}" for kind in KINDS
+               for m in headline}
+    header = ["rank", "selector", "seeds", *(heading[key] for key in paired), "labels to ρ ≥ target",
+              "select s/round: median (range)", *(f"Δ {heading[key]}" for key in paired)]
     lines = [
         "# Summary",
         "",
         f"Mean ± half-width of the {100 * level:g}% Student-t interval over seeds. Δ = selector − {BASELINE} on the "
         "same seeds (paired); * = the interval excludes 0. AUC = area under the curve divided by the label range. "
-        "Rank by mean AUC of 1 − Spearman (1 = best). Lower is better for 1−ρ, higher for BoN. Selection seconds "
+        f"Rank by mean AUC of 1 − Spearman (1 = best). {directions(headline)} Selection seconds "
         "per round: median and range (min–max) over seeds.",
     ]
     if table["changed_inputs"].any():
@@ -174,9 +202,9 @@ def to_markdown(table: pd.DataFrame, bon_key: str, level: float = LEVEL) -> str:
             to_target = cell(row, TO_TARGET) if row[f"{TO_TARGET}_reached"] == row["seeds"] else "—"
             name = row["selector"] + (f" {CHANGED_MARK}" if row["changed_inputs"] else "")
             cells = [str(row["rank"]), name, str(row["seeds"])]
-            cells += [cell(row, key) for key in (FINAL_SPEARMAN, FINAL_BON, AUC_SPEARMAN, AUC_BON)]
+            cells += [cell(row, key) for key in paired]
             cells += [f"{to_target} ({row[f'{TO_TARGET}_reached']}/{row['seeds']} reached)", time_cell(row)]
-            cells += [cell(row, f"delta_{key}", paired=True) for key in PAIRED]
+            cells += [cell(row, f"delta_{key}", paired=True) for key in paired]
             rows.append(cells)
         lines += ["", f"## {setting}", "", f"Target Spearman {first['target_spearman']:.3f} "
                   f"({first['target_source']}).", "", markdown_table(header, rows)]

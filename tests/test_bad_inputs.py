@@ -30,18 +30,21 @@ COMPOSE_CASES = {
     "unknown group option": (["selector=nope"], r"Could not find 'selector/nope'.*Available options.*dopt"),
     "typo in a group's key": (["reward_model.widht=3"], r"reward_model\.widht"),
     "typo in a top-level key": (["budgett=10"], r"budgett"),
-    "value outside an enum": (["setup.pairing=diagonal"], r"expected one of \[in_prompt, cross_prompt\]"),
     "text for a number": (["budget=lots"], r"budget.*could not be converted to Integer"),
 }
 
 RUN_CASES = {
+    "a setup name its class does not have": (["setup.pairing=diagonal"],
+                                            r"setup\.pairing=diagonal but .*InPrompt is the pairing 'in_prompt'; "
+                                            r"choose a setup with setup=NAME"),
     "zero batch": (["batch.size=0"], r"batch\.size=0 must be positive"),
     "negative batch": (["batch.size=-5"], r"batch\.size=-5 must be positive"),
     "zero budget": (["budget=0"], r"budget=0 must be positive"),
     "negative initial labels": (["initial_labels=-1"], r"initial_labels=-1 must be positive"),
     "zero prompts per round": (["prompts_per_round=0"], r"prompts_per_round=0 must be positive"),
     "zero pool cap": (["candidates_per_round=0"], r"candidates_per_round=0 must be positive, or null"),
-    "zero width": (["reward_model.width=0"], r"reward_model\.width=0 must be positive"),
+    "zero width": (["reward_model.width=0"],
+                   r"reward_model \(benchmark\.reward_model\.RewardMLP\): width=0 must be positive"),
     "negative lr": (["reward_model.lr=-0.1"], r"reward_model\.lr=-0\.1 must be positive"),
     "negative seed": (["seed=-1"], r"seed=-1 must be zero or positive"),
     "zero BoN N": (["eval.bon_n=[0,5]"], r"eval\.bon_n\[0\]=0 must be positive"),

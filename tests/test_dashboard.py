@@ -18,8 +18,9 @@ def saved_form(view: Any) -> dict[str, Any]:
 
 def test_one_view_per_setup_with_selector_curves_filtered_by_sweep():
     views = dashboard.build_workspaces("team", "arm-bench", sweep="smoke", bon_n=30)
-    assert [v.name for v in views] == ["arm-bench smoke: in_prompt", "arm-bench smoke: cross_prompt"]
-    for view, setup in zip(views, ("in_prompt", "cross_prompt"), strict=True):
+    setups = ("in_prompt", "cross_prompt", "mixed")
+    assert [v.name for v in views] == [f"arm-bench smoke: {setup}" for setup in setups]
+    for view, setup in zip(views, setups, strict=True):
         sent = saved_form(view)
         (section,) = sent["panelBankConfig"]["sections"]
         assert section["name"] == f"{setup}: learning curves"

@@ -6,10 +6,10 @@ import torch
 from scipy.special import comb
 
 from benchmark import pools
-from benchmark.config import Pairing
 from benchmark.diagnostics import batch_diagnostics
 from benchmark.errors import UserError
-from benchmark.pools import CandidatePool, build_pool, pair_keys, rank_triangle, unrank_pairs
+from benchmark.pairings import CROSS_PROMPT, rank_triangle
+from benchmark.pools import CandidatePool, build_pool, pair_keys
 from benchmark.runner import run_experiment
 from benchmark.selectors import DOptimalSelector, EntropySelector, RandomSelector, SelectionContext, allpairs
 from benchmark.selectors.allpairs import top_pairs
@@ -32,7 +32,7 @@ def labelled_keys(rng: np.random.Generator) -> np.ndarray:
 
 def both_pools(seed: int = 0) -> tuple[CandidatePool, CandidatePool]:
     keys = labelled_keys(np.random.default_rng(seed))
-    args = (PROMPTS, K, Pairing.cross_prompt, None, keys, TOTAL, np.random.default_rng(1))
+    args = (PROMPTS, K, CROSS_PROMPT, None, keys, TOTAL, np.random.default_rng(1))
     return build_pool(*args, implicit_min_pairs=10**9), build_pool(*args, implicit_min_pairs=0)
 
 
@@ -64,7 +64,7 @@ def test_rank_and_unrank_invert_each_other_at_paper_size():
     n = 5000
     ranks = np.concatenate([np.arange(10), np.random.default_rng(0).integers(0, comb(n, 2, exact=True), 10_000),
                             comb(n, 2, exact=True) - np.arange(1, 10)])
-    first, second = unrank_pairs(ranks, n, 1, Pairing.cross_prompt)
+    first, second = CROSS_PROMPT.unrank(ranks, n, 1)
     assert np.all((first >= 0) & (first < second) & (second < n))
     np.testing.assert_array_equal(rank_triangle(first, second, n), ranks)
 

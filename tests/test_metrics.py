@@ -1,10 +1,21 @@
-"""Metrics against independent computations: scipy's ranks and Spearman, brute-force Best-of-N."""
+"""Metrics against independent computations: scipy's ranks, Spearman and Kendall τ-b, brute-force Best-of-N; the
+metric registry read by every consumer."""
 
 import numpy as np
 import pytest
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import kendalltau, rankdata, spearmanr
 
-from benchmark.metrics import average_ranks, best_of_n, pairwise_accuracy, spearman_per_prompt
+from benchmark import metrics
+from benchmark.metrics import (
+    METRICS,
+    Draws,
+    Predictions,
+    average_ranks,
+    best_of_n,
+    kendall_per_prompt,
+    pairwise_accuracy,
+    spearman_per_prompt,
+)
 
 
 @pytest.mark.parametrize(("shape", "levels"), [((30, 12), 3), ((4, 500), 1000), ((6, 1), 2), ((5, 7), 1)])
@@ -56,3 +67,41 @@ def test_pairwise_accuracy_counts_ties_half():
     predicted = np.array([[0.0, 0.0, 5.0]])
     pairs = np.array([[[0, 1], [1, 2], [2, 0]]])
     assert pairwise_accuracy(predicted, golden, pairs) == pytest.approx((0.5 + 1 + 1) / 3)
+
+
+@pytest.mark.parametrize(("shape", "levels"), [((30, 12), 4), ((5, 60), 1000), ((8, 2), 3), ((6, 33), 2)])
+def test_kendall_tau_b_matches_scipy_with_ties(shape, levels):
+    rng = np.random.default_rng(levels)
+    predicted = rng.integers(0, levels, size=shape).astype(float)
+    golden = rng.integers(0, levels + 1, size=shape).astype(float)
+    golden[:, :2] = [0.0, 1.0]  # no constant golden row: scipy's τ is defined for every prompt
+    predicted[:, :2] = [0.0, 1.0]
+    expected = np.mean([kendalltau(p, g).statistic for p, g in zip(predicted, golden, strict=True)])
+    assert kendall_per_prompt(predicted, golden) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_kendall_skips_constant_golden_and_scores_constant_predictions_zero():
+    golden = np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0], [3.0, 1.0, 2.0]])
+    predicted = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [7.0, 7.0, 7.0]])
+    assert kendall_per_prompt(predicted, golden) == pytest.approx((1.0 + 0.0) / 2)
+    assert np.isnan(kendall_per_prompt(predicted[1:2], golden[1:2]))
+
+
+def test_registry_keys_are_the_keys_the_evaluation_writes():
+    rng = np.random.default_rng(3)
+    golden, predicted = rng.normal(size=(6, 8)), rng.normal(size=(6, 8))
+    record = metrics.evaluate(Predictions(predicted, golden, Draws(0, 6, 8, 2, 4), [3, 8]))
+    for key in record:
+        assert metrics.metric(key) is not None, f"{key} is written but not registered"
+    computed = [m for m in METRICS if m.compute is not None]
+    assert {"spearman", "kendall_tau", "test_accuracy", "bon/{n}"} == {m.key for m in computed}
+    assert metrics.metric("bon/8").key == "bon/8" and metrics.metric("bon/8").label == "best-of-8 golden reward"
+    assert metrics.metric("bon_oracle/8").lower_is_better is None and metrics.metric("nope") is None
+
+
+def test_a_metric_s_own_stream_leaves_the_existing_draws_alone():
+    base = Draws(5, 4, 6, 3, 2)
+    again = Draws(5, 4, 6, 3, 2)
+    again.stream("bo4_accuracy").random(100)  # another metric drawing from its stream
+    np.testing.assert_array_equal(base.subsets, again.subsets)
+    assert base.stream("x").random() == again.stream("x").random() != base.stream("y").random()

@@ -51,8 +51,8 @@ def test_training_never_imports_dynamo():
     # torch.optim's optimisers import torch._dynamo (about 1 s) when built; training must not pay for it.
     code = (
         "import sys, torch\n"
-        "from benchmark.reward_model import build_model, train_bradley_terry\n"
-        "model = build_model(4, 8, 2, 0, torch.device('cpu'))\n"
+        "from benchmark.reward_model import RewardMLP, train_bradley_terry\n"
+        "model = RewardMLP(4, 8, 2)\n"
         "index = torch.tensor([0, 1])\n"
         "train_bradley_terry(model, torch.randn(3, 4), index, index + 1, torch.tensor([1, 0]), steps=3, lr=0.01)\n"
         "print('torch._dynamo' in sys.modules)\n"

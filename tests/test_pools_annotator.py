@@ -5,13 +5,13 @@ import pytest
 from scipy.special import comb, expit
 
 from benchmark.annotator import BradleyTerryAnnotator
-from benchmark.config import Pairing
 from benchmark.errors import UserError
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.pools import build_pool, pair_keys
 
 
 @pytest.mark.parametrize(
-    ("pairing", "expected"), [(Pairing.in_prompt, 6 * comb(5, 2)), (Pairing.cross_prompt, comb(30, 2))]
+    ("pairing", "expected"), [(IN_PROMPT, 6 * comb(5, 2)), (CROSS_PROMPT, comb(30, 2))]
 )
 def test_full_pool_sizes_and_uniqueness(pairing, expected):
     prompts = np.array([1, 4, 7, 8, 10, 11])
@@ -22,13 +22,13 @@ def test_full_pool_sizes_and_uniqueness(pairing, expected):
     assert len(np.unique(pair_keys(pairs[:, 0], pairs[:, 1], 60))) == len(pool)
     prompt_of = pairs // 5
     assert set(np.unique(prompt_of)) <= set(prompts)
-    if pairing is Pairing.in_prompt:
+    if pairing is IN_PROMPT:
         assert np.all(prompt_of[:, 0] == prompt_of[:, 1])
     else:
         assert np.any(prompt_of[:, 0] != prompt_of[:, 1])
 
 
-@pytest.mark.parametrize("pairing", list(Pairing))
+@pytest.mark.parametrize("pairing", [IN_PROMPT, CROSS_PROMPT])
 def test_capped_pool_excludes_labelled_pairs(pairing):
     prompts = np.arange(4)
     full = build_pool(prompts, 5, pairing, None, np.zeros(0, np.int64), 20, np.random.default_rng(0))

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from benchmark.config import Pairing
 from benchmark.metrics import best_of_n, pairwise_accuracy, spearman_per_prompt
-from benchmark.pools import CandidatePool, build_pool, pair_keys, pair_space_size
+from benchmark.pairings import IN_PROMPT, SHIPPED, Mixed
+from benchmark.pools import CandidatePool, build_pool, pair_keys
 from benchmark.selectors import DOptimalSelector, EntropySelector, RandomSelector, SelectionContext, Selector
 
 FEW = settings(max_examples=30, deadline=None)
@@ -20,24 +20,37 @@ def pools(draw: st.DrawFn) -> tuple[CandidatePool, dict]:
     k = draw(st.integers(2, 5))
     total_prompts = draw(st.integers(1, 10))
     prompts = np.array(sorted(draw(st.sets(st.integers(0, total_prompts - 1), min_size=1))), dtype=np.int64)
-    pairing = draw(st.sampled_from(list(Pairing)))
+    pairing = draw(st.sampled_from([*SHIPPED, Mixed(0.0), Mixed(1.0), Mixed(draw(st.floats(0, 1)))]))
     total = total_prompts * k
     pair = st.tuples(st.integers(0, total - 1), st.integers(0, total - 1)).filter(lambda p: p[0] != p[1])
     labelled = np.array(draw(st.lists(pair, max_size=25)), dtype=np.int64).reshape(-1, 2)
     keys = np.sort(pair_keys(labelled[:, 0], labelled[:, 1], total))
-    cap = draw(st.none() | st.integers(1, 80))
+    cap = draw(st.integers(1, 80) if isinstance(pairing, Mixed) else st.none() | st.integers(1, 80))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     pool = build_pool(prompts, k, pairing, cap, keys, total, rng)
     return pool, {"prompts": prompts, "k": k, "pairing": pairing, "keys": keys, "cap": cap, "total": total}
 
 
-def labelled_in_space(inputs: dict, response_ids: np.ndarray) -> int:
-    """Distinct labelled pairs that the round's pair space contains."""
-    low, high = np.divmod(np.unique(inputs["keys"]), inputs["total"])
-    inside = np.isin(low, response_ids) & np.isin(high, response_ids)
-    if inputs["pairing"] is Pairing.in_prompt:
-        inside &= low // inputs["k"] == high // inputs["k"]
-    return int(inside.sum())
+def free_pairs(inputs: dict, response_ids: np.ndarray, same_prompt: bool | None) -> int:
+    """Unlabelled pairs among the round's responses, counted by brute force: all of them (``same_prompt`` None),
+    or those whose two responses share a prompt (True) or not (False)."""
+    first, second = np.triu_indices(len(response_ids), 1)
+    low, high = response_ids[first], response_ids[second]
+    same = low // inputs["k"] == high // inputs["k"]
+    keep = np.ones(len(low), dtype=bool) if same_prompt is None else same == same_prompt
+    return int(np.count_nonzero(keep & ~np.isin(pair_keys(low, high, inputs["total"]), inputs["keys"])))
+
+
+def expected_parts(inputs: dict, response_ids: np.ndarray) -> list[tuple[bool | None, int]]:
+    """(which pairs, how many) the pool must hold: each part's cap, or all its free pairs when fewer."""
+    pairing, cap = inputs["pairing"], inputs["cap"]
+    if isinstance(pairing, Mixed):
+        cross = int(cap * pairing.cross_fraction + 0.5)
+        parts = [(True, cap - cross), (False, cross)]
+    else:
+        parts = [(True if pairing is IN_PROMPT else None, cap)]
+    return [(which, free_pairs(inputs, response_ids, which) if part_cap is None
+             else min(part_cap, free_pairs(inputs, response_ids, which))) for which, part_cap in parts]
 
 
 @FEW
@@ -51,11 +64,10 @@ def test_pool_rows_are_valid_unique_unlabelled_and_capped(built):
     keys = pair_keys(pairs[:, 0], pairs[:, 1], inputs["total"])
     assert len(np.unique(keys)) == len(keys), "a pair is offered twice"
     assert not np.isin(keys, inputs["keys"]).any(), "an already-labelled pair is offered"
-    space = pair_space_size(len(inputs["prompts"]), k, inputs["pairing"])
-    free = space - labelled_in_space(inputs, pool.response_ids)
-    assert len(pool) == (free if inputs["cap"] is None else min(inputs["cap"], free))
-    if inputs["pairing"] is Pairing.in_prompt:
-        assert np.array_equal(pool.prompt_of_response[pool.first], pool.prompt_of_response[pool.second])
+    same = pool.prompt_of_response[pool.first] == pool.prompt_of_response[pool.second]
+    for which, count in expected_parts(inputs, pool.response_ids):
+        assert (len(pool) if which is None else int(np.count_nonzero(same == which))) == count, which
+    assert len(pool) == sum(count for _, count in expected_parts(inputs, pool.response_ids))
 
 
 SELECTORS = [RandomSelector(), EntropySelector(), DOptimalSelector(), DOptimalSelector(past_aware=True)]

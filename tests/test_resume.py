@@ -107,6 +107,16 @@ def test_resume_path_refuses_overrides_that_change_results(tmp_path):
     assert cfg.seed == 7 and cfg.logger.mode == "offline" and cfg.resume == str(run_dir)
 
 
+def test_resume_takes_every_run_only_key_of_this_command_dataset_generate_included(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(result_yaml(compose_config("seed=7")))
+    here = ["++dataset.generate=false", f"dataset.cache_dir={tmp_path / 'elsewhere'}", "torch_threads=2"]
+    cfg, _ = resumed_config(compose_config(f"resume={run_dir}", *here), [f"resume={run_dir}", *here])
+    assert cfg.dataset.generate is False and cfg.dataset.cache_dir == str(tmp_path / "elsewhere")
+    assert cfg.torch_threads == 2 and cfg.seed == 7
+
+
 def test_finished_run_is_redone_only_with_overwrite(reference, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(reference, run_dir)

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark import metrics
+from benchmark import evaluation
 from benchmark.data import synthetic
 from benchmark.errors import UserError
-from benchmark.metrics import Evaluator
+from benchmark.evaluation import Evaluator
 from benchmark.perf import scale
 
 
 def test_evaluation_chunks_hold_at_most_chunk_values(monkeypatch):
-    monkeypatch.setattr(metrics, "CHUNK_VALUES", 3 * 40 * 8)
+    monkeypatch.setattr(evaluation, "CHUNK_VALUES", 3 * 40 * 8)
     rng = np.random.default_rng(0)
     embeddings, rewards = rng.normal(size=(20, 40, 8)).astype(np.float16), rng.normal(size=(20, 40))
     weights = torch.as_tensor(rng.normal(size=8), dtype=torch.float32)
@@ -24,11 +24,11 @@ def test_evaluation_chunks_hold_at_most_chunk_values(monkeypatch):
         seen.append(chunk.numel())
         return chunk @ weights
 
-    evaluator = Evaluator(embeddings, rewards, np.random.default_rng(1), [5, 40], 2, 4, chunk_prompts=256)
+    evaluator = Evaluator(embeddings, rewards, 1, [5, 40], 2, 4, chunk_prompts=256)
     predicted = evaluator.predict(reward, torch.device("cpu"))
     assert max(seen) <= 3 * 40 * 8 and len(seen) == 7
     np.testing.assert_allclose(predicted, embeddings.astype(np.float32) @ weights.numpy(), rtol=1e-5, atol=1e-5)
-    assert evaluator.subsets.shape == (2, 20, 40) and evaluator.subsets.dtype == np.int32
+    assert evaluator.draws.subsets.shape == (2, 20, 40) and evaluator.draws.subsets.dtype == np.int32
 
 
 def test_generator_streams_chunks_and_refuses_to_generate_when_told(monkeypatch, tmp_path):

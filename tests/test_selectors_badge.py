@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from benchmark.config import Pairing
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.selectors.badge import kmeans_pp_seeds
 from tests.test_selectors_epig import check_contract, explicit_differences
 from tests.test_selectors_properties import build, random_context
@@ -31,7 +31,7 @@ def test_badge_meets_the_selector_contract():
 
 
 def test_embeddings_are_the_loss_gradient_at_the_predicted_label_for_either_order():
-    context, _ = random_context(0, Pairing.cross_prompt)
+    context, _ = random_context(0, CROSS_PROMPT)
     ours = build("badge").embeddings(context).double().numpy()
     theta = context.head.double().numpy()
     for k, v in enumerate(explicit_differences(context)):
@@ -42,7 +42,7 @@ def test_embeddings_are_the_loss_gradient_at_the_predicted_label_for_either_orde
 
 def test_seeding_follows_the_d2_rule():
     for seed in range(3):
-        context, _ = random_context(seed, Pairing.in_prompt)
+        context, _ = random_context(seed, IN_PROMPT)
         points = build("badge").embeddings(context)
         context.rng = np.random.default_rng(seed)
         ours = build("badge").select(context, 20)

@@ -8,7 +8,7 @@ from scipy.special import expit, rel_entr
 
 from benchmark import diagnostics
 from benchmark.selectors import BALDSelector
-from benchmark.selectors.posterior import LastLayerPosterior, fit_ridge_heads
+from benchmark.selectors.posterior import EnsemblePosterior, LaplacePosterior, fit_ridge_heads
 from tests.test_dopt import make_context
 
 
@@ -27,11 +27,11 @@ def labelled_precision(context, prior_precision):
     return precision
 
 
-@pytest.mark.parametrize("posterior", ["laplace", "ensemble"])
+@pytest.mark.parametrize("posterior", [LaplacePosterior, EnsemblePosterior])
 def test_bald_is_the_mutual_information_under_the_same_samples(posterior):
     context = make_context(n_responses=16, h=4, n_pairs=50, n_labelled=12, seed=2)
     context.labels = (np.arange(12) % 3 != 0).astype(np.int8)
-    selector = BALDSelector(posterior=posterior, samples=64)
+    selector = BALDSelector(posterior(samples=64))
     context.rng = np.random.default_rng(7)
     ours = selector.scores(context).numpy()
     context.rng = np.random.default_rng(7)
@@ -47,7 +47,7 @@ def test_bald_is_the_mutual_information_under_the_same_samples(posterior):
 
 def test_laplace_samples_have_the_laplace_moments():
     context = make_context(n_responses=12, h=3, n_pairs=20, n_labelled=8, seed=4)
-    heads = LastLayerPosterior("laplace", samples=40_000, prior_precision=0.5).sample(context).numpy()
+    heads = LaplacePosterior(samples=40_000, prior_precision=0.5).sample(context).numpy()
     covariance = np.linalg.inv(labelled_precision(context, 0.5))
     scale = np.sqrt(np.diag(covariance))
     np.testing.assert_allclose(heads.mean(0), context.head.double().numpy(), atol=0.03 * scale.max())
@@ -55,13 +55,13 @@ def test_laplace_samples_have_the_laplace_moments():
 
 
 def test_prior_precision_defaults_to_the_diagnostics_lambda():
-    assert LastLayerPosterior().prior_precision == diagnostics.PRIOR_PRECISION
+    assert LaplacePosterior().prior_precision == EnsemblePosterior().prior_precision == diagnostics.PRIOR_PRECISION
 
 
 def test_bald_is_half_the_past_aware_dopt_score_when_the_posterior_is_tight():
     # Linearised BALD: I ≈ ½ p(1−p) vᵀ Σ v with Σ = (λI + I_past)⁻¹ (docs/assumptions.md).
     context = make_context(n_responses=20, h=4, n_pairs=60, n_labelled=6, seed=1)
-    ours = BALDSelector(samples=20_000, prior_precision=100.0).scores(context).numpy()
+    ours = BALDSelector(LaplacePosterior(samples=20_000, prior_precision=100.0)).scores(context).numpy()
     v = explicit_pairs(context)
     p = expit(v @ context.head.double().numpy())
     linear = 0.5 * p * (1 - p) * np.einsum("ki,ij,kj->k", v, np.linalg.inv(labelled_precision(context, 100.0)), v)

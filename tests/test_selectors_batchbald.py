@@ -9,6 +9,7 @@ from scipy.special import expit
 
 from benchmark.selectors import BALDSelector, BatchBALDSelector
 from benchmark.selectors.batchbald import Configurations, greedy_joint_information
+from benchmark.selectors.posterior import LaplacePosterior
 from tests.test_dopt import make_context
 
 
@@ -50,7 +51,7 @@ def test_greedy_equals_exact_enumeration_for_small_batches(seed, block):
 
 def test_selector_uses_the_posterior_samples_and_starts_with_the_bald_pick():
     context = make_context(n_responses=14, h=4, n_pairs=40, n_labelled=6, seed=1)
-    selector = BatchBALDSelector(samples=16, configurations=8)
+    selector = BatchBALDSelector(LaplacePosterior(samples=16), configurations=8)
     context.rng = np.random.default_rng(3)
     rows, information = selector.design(context, 3)
     context.rng = np.random.default_rng(3)
@@ -61,7 +62,7 @@ def test_selector_uses_the_posterior_samples_and_starts_with_the_bald_pick():
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_allclose(information.numpy(), expected, rtol=1e-9)
     context.rng = np.random.default_rng(3)
-    assert rows[0] == BALDSelector(samples=16).select(context, 1)[0]
+    assert rows[0] == BALDSelector(LaplacePosterior(samples=16)).select(context, 1)[0]
 
 
 def test_sampled_configurations_estimate_the_joint_entropy():

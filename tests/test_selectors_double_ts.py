@@ -3,9 +3,10 @@
 import numpy as np
 import torch
 
-from benchmark.config import Pairing
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.pools import CandidatePool, build_pool, pair_keys
 from benchmark.selectors import SelectionContext
+from benchmark.selectors.posterior import LaplacePosterior
 from tests.test_selectors_epig import check_contract
 from tests.test_selectors_properties import PROMPTS, K, build, random_context
 
@@ -31,8 +32,8 @@ def test_double_ts_meets_the_selector_contract():
 
 def test_a_point_posterior_pairs_each_prompts_best_response_with_its_best_partner():
     for seed in range(3):
-        context, _ = random_context(seed, Pairing.in_prompt)
-        rows = build("double_ts", prior_precision=POINT).select(context, 6)
+        context, _ = random_context(seed, IN_PROMPT)
+        rows = build("double_ts", LaplacePosterior(prior_precision=POINT)).select(context, 6)
         pool, rewards = context.pool, (context.features.double() @ context.head.double()).numpy()
         prompt = pool.prompt_of_response[pool.first[rows]]
         assert len(set(prompt)) == 6  # distinct prompts while any is left
@@ -46,8 +47,8 @@ def test_a_point_posterior_pairs_each_prompts_best_response_with_its_best_partne
 
 
 def test_a_point_posterior_across_prompts_takes_the_best_response_and_its_best_partners_in_turn():
-    context, _ = random_context(2, Pairing.cross_prompt)
-    rows = build("double_ts", prior_precision=POINT, max_redraws=0).select(context, 8)
+    context, _ = random_context(2, CROSS_PROMPT)
+    rows = build("double_ts", LaplacePosterior(prior_precision=POINT), max_redraws=0).select(context, 8)
     expected = greedy_reference(context, 8)
     assert [(context.pool.first[r], context.pool.second[r]) for r in rows] == expected
 
@@ -58,7 +59,7 @@ def test_the_implicit_pool_picks_the_same_pairs_as_its_explicit_listing():
     labelled = rng.choice(total, size=(80, 2))
     labelled = labelled[labelled[:, 0] != labelled[:, 1]]
     keys = np.unique(pair_keys(labelled[:, 0], labelled[:, 1], total))
-    args = (np.arange(0, PROMPTS, 4), K, Pairing.cross_prompt, None, keys, total, rng)
+    args = (np.arange(0, PROMPTS, 4), K, CROSS_PROMPT, None, keys, total, rng)
     explicit, implicit = build_pool(*args, implicit_min_pairs=10**9), build_pool(*args, implicit_min_pairs=0)
     assert implicit.implicit and len(implicit.excluded) > 0
     table = torch.as_tensor(rng.normal(size=(total, 4)), dtype=torch.float32)
@@ -103,14 +104,14 @@ def test_pairs_follow_the_double_thompson_distribution():
 def test_a_capped_pool_only_offers_its_own_pairs():
     # Prompt 0 of K = 4 where the pool lacks the pair (best, second best): the pick is the best listed pair.
     phi = torch.as_tensor([[3.0], [2.0], [1.0], [0.0]])
-    pool = build_pool(np.array([0]), 4, Pairing.in_prompt, 5, np.zeros(0, np.int64), 8, np.random.default_rng(0))
+    pool = build_pool(np.array([0]), 4, IN_PROMPT, 5, np.zeros(0, np.int64), 8, np.random.default_rng(0))
     missing = ({(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)} - set(zip(pool.first, pool.second, strict=True))).pop()
     context = SelectionContext(
         pool=pool, features=phi, head=torch.ones(1), labelled_pairs=np.zeros((0, 2), dtype=np.int64),
         labels=np.zeros(0, dtype=np.int8), featurize=lambda ids: torch.zeros((len(ids), 1)),
         rng=np.random.default_rng(0),
     )
-    rows = build("double_ts", prior_precision=POINT).select(context, 5)
+    rows = build("double_ts", LaplacePosterior(prior_precision=POINT)).select(context, 5)
     pairs = [(pool.first[r], pool.second[r]) for r in rows]
     assert missing not in pairs and len(set(pairs)) == 5
     assert pairs[0] == ((0, 1) if missing != (0, 1) else (0, 2))

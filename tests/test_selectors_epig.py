@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from scipy.special import expit, rel_entr
 
-from benchmark.config import Pairing
 from benchmark.errors import UserError
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.pools import CandidatePool, pair_keys
 from benchmark.selectors import BALDSelector
+from benchmark.selectors.posterior import EnsemblePosterior, LaplacePosterior
 from tests.test_selectors_properties import PROMPTS, K, build, random_context
 
 TOTAL = PROMPTS * K
@@ -15,7 +16,7 @@ TOTAL = PROMPTS * K
 
 def check_contract(name: str, implicit_ok: bool, **params) -> None:
     """Rows valid, distinct, unlabelled and reproducible in both setups; the implicit pool handled or refused."""
-    for pairing in Pairing:
+    for pairing in (IN_PROMPT, CROSS_PROMPT):
         for seed, fraction in ((0, 0.3), (1, 1.0)):
             context, labelled_keys = random_context(seed, pairing)
             n = max(1, int(fraction * len(context.pool)))
@@ -26,7 +27,7 @@ def check_contract(name: str, implicit_ok: bool, **params) -> None:
             assert not np.isin(pair_keys(pairs[:, 0], pairs[:, 1], TOTAL), labelled_keys).any()
             again, _ = random_context(seed, pairing)
             np.testing.assert_array_equal(build(name, **params).select(again, n), rows)
-    context, _ = random_context(0, Pairing.cross_prompt)
+    context, _ = random_context(0, CROSS_PROMPT)
     empty = np.zeros(0, dtype=np.int64)
     context.pool = CandidatePool(context.pool.response_ids, empty, empty, K, implicit=True, train_responses=TOTAL)
     if not implicit_ok:
@@ -44,11 +45,11 @@ def test_epig_meets_the_selector_contract():
     check_contract("epig", implicit_ok=False, target_pairs=16)
 
 
-@pytest.mark.parametrize("posterior", ["laplace", "ensemble"])
-@pytest.mark.parametrize("pairing", list(Pairing))
+@pytest.mark.parametrize("posterior", [LaplacePosterior, EnsemblePosterior])
+@pytest.mark.parametrize("pairing", [IN_PROMPT, CROSS_PROMPT])
 def test_epig_is_the_mean_target_information_under_the_same_samples(posterior, pairing):
     context, _ = random_context(5, pairing)
-    selector = build("epig", posterior=posterior, samples=16, target_pairs=24)
+    selector = build("epig", posterior(samples=16), target_pairs=24)
     context.rng = np.random.default_rng(3)
     ours = selector.scores(context).numpy()
     context.rng = np.random.default_rng(3)
@@ -71,16 +72,16 @@ def test_epig_is_the_mean_target_information_under_the_same_samples(posterior, p
 
 def test_epig_never_exceeds_bald_under_the_same_samples():
     # y and y* are independent given θ, so I[y; y*] ≤ I[y; θ] (data processing), pair by pair.
-    context, _ = random_context(2, Pairing.in_prompt)
+    context, _ = random_context(2, IN_PROMPT)
     context.rng = np.random.default_rng(4)
-    epig = build("epig", samples=32).scores(context).numpy()
+    epig = build("epig", LaplacePosterior(samples=32)).scores(context).numpy()
     context.rng = np.random.default_rng(4)
-    bald = BALDSelector(samples=32).scores(context).numpy()
+    bald = BALDSelector(LaplacePosterior(samples=32)).scores(context).numpy()
     assert np.all(epig <= bald + 1e-12)
     assert np.mean(epig < 0.99 * bald) > 0.5
 
 
-@pytest.mark.parametrize("pairing", list(Pairing))
+@pytest.mark.parametrize("pairing", [IN_PROMPT, CROSS_PROMPT])
 def test_targets_follow_the_pool_setup_and_cover_the_train_split_only(pairing):
     context, _ = random_context(1, pairing)
     seen = []
@@ -91,7 +92,7 @@ def test_targets_follow_the_pool_setup_and_cover_the_train_split_only(pairing):
     assert targets.shape == (4000, 2) and targets.min() >= 0 and targets.max() < TOTAL
     assert np.all(targets[:, 0] != targets[:, 1])
     prompts = targets // K
-    if pairing is Pairing.in_prompt:
+    if pairing is IN_PROMPT:
         assert np.all(prompts[:, 0] == prompts[:, 1])
     else:
         assert np.mean(prompts[:, 0] != prompts[:, 1]) > 0.9
@@ -103,7 +104,7 @@ def test_targets_follow_the_pool_setup_and_cover_the_train_split_only(pairing):
 
 
 def test_target_setup_overrides_the_pool_and_missing_sizes_are_refused():
-    context, _ = random_context(1, Pairing.in_prompt)
+    context, _ = random_context(1, IN_PROMPT)
     targets = build("epig", target_pairs=500, target_setup="cross_prompt").targets(context)
     assert np.mean(targets[:, 0] // K != targets[:, 1] // K) > 0.9
     pool = context.pool

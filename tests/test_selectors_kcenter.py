@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.config import Pairing
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.selectors import kcenter
 from tests.test_selectors_epig import check_contract, explicit_differences
 from tests.test_selectors_properties import build, random_context
@@ -28,7 +28,7 @@ def test_kcenter_meets_the_selector_contract():
     check_contract("kcenter", implicit_ok=False)
 
 
-@pytest.mark.parametrize("pairing", list(Pairing))
+@pytest.mark.parametrize("pairing", [IN_PROMPT, CROSS_PROMPT])
 def test_picks_follow_the_greedy_rule(pairing, monkeypatch):
     monkeypatch.setattr(kcenter, "CHUNK", 5)  # several chunks of labelled pairs
     for seed in range(3):
@@ -40,7 +40,7 @@ def test_picks_follow_the_greedy_rule(pairing, monkeypatch):
 
 
 def test_without_labels_the_first_pick_is_the_longest_difference():
-    context, _ = random_context(1, Pairing.cross_prompt)
+    context, _ = random_context(1, CROSS_PROMPT)
     context.labelled_pairs, context.labels = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int8)
     ours = build("kcenter").select(context, 10)
     assert list(ours) == reference_picks(explicit_differences(context), np.zeros((0, 6)), 10)

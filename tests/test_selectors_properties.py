@@ -1,12 +1,13 @@
 """Every selector config in conf/selector/, built from its YAML, returns n valid, distinct pool rows in both setups.
 
 Selectors are enumerated from the folder, so a new YAML gets these tests without an edit here. Rules are
-generic: a config with a ``posterior`` key is also run with the ensemble posterior; a selector may refuse
-the implicit all-pairs pool (with a UserError that names it and the fix) or must select from it correctly;
+generic: a selector whose class takes the run's ``posterior`` is also run with the ensemble posterior; a selector
+may refuse the implicit all-pairs pool (with a UserError that names it and the fix) or must select from it correctly;
 rows may repeat only when the selector says ``allows_repeats``.
 """
 
 import dataclasses
+import inspect
 import re
 
 import numpy as np
@@ -17,28 +18,39 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from benchmark.config import Pairing, instantiate_checked
+from benchmark.config import instantiate_checked
 from benchmark.errors import UserError
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT, SHIPPED, Pairing
 from benchmark.paths import CONF_DIR
 from benchmark.pools import build_pool, pair_keys
 from benchmark.selectors import SelectionContext
+from benchmark.selectors.posterior import EnsemblePosterior, Posterior, build_posterior
 
 NAMES = sorted(path.stem for path in (CONF_DIR / "selector").glob("*.yaml"))
 PROMPTS, K, H = 40, 5, 6
 #: A posterior small enough for property tests (the ensemble fits one ridge head per sample).
-ENSEMBLE = {"posterior": "ensemble", "samples": 4}
+ENSEMBLE = {"posterior": EnsemblePosterior(samples=4)}
 
 
 def yaml_node(name: str):
     return OmegaConf.load(CONF_DIR / "selector" / f"{name}.yaml")
 
 
-def build(name: str, **overrides):
-    return instantiate_checked(OmegaConf.merge(yaml_node(name), overrides), "selector")
+def takes_posterior(name: str) -> bool:
+    return "posterior" in inspect.signature(get_object(yaml_node(name)._target_)).parameters
+
+
+def build(name: str, posterior: Posterior | None = None, **overrides):
+    """The selector of conf/selector/<name>.yaml with ``overrides``, handed ``posterior`` (default: the run's
+    default, conf/posterior/laplace.yaml) when its class takes one, as the runner does."""
+    extra = {}
+    if takes_posterior(name):
+        extra["posterior"] = posterior or build_posterior(OmegaConf.load(CONF_DIR / "posterior" / "laplace.yaml"))
+    return instantiate_checked(OmegaConf.merge(yaml_node(name), overrides), "selector", **extra)
 
 
 VARIANTS = [pytest.param(name, {}, id=name) for name in NAMES] + [
-    pytest.param(name, ENSEMBLE, id=f"{name}-ensemble") for name in NAMES if "posterior" in yaml_node(name)
+    pytest.param(name, ENSEMBLE, id=f"{name}-ensemble") for name in NAMES if takes_posterior(name)
 ]
 
 
@@ -54,7 +66,7 @@ def random_context(seed: int, pairing: Pairing, implicit: bool = False) -> tuple
     pairs = labelled.global_pairs(np.arange(len(labelled)))
     keys = np.sort(pair_keys(pairs[:, 0], pairs[:, 1], total))
     if implicit:
-        pool = build_pool(prompts, K, Pairing.cross_prompt, None, keys, total, rng, implicit_min_pairs=1)
+        pool = build_pool(prompts, K, CROSS_PROMPT, None, keys, total, rng, implicit_min_pairs=1)
     else:
         pool = build_pool(prompts, K, pairing, 60, keys, total, rng)
     return SelectionContext(
@@ -77,7 +89,7 @@ def assert_valid(rows: object, n: int, context: SelectionContext, labelled_keys:
 
 @pytest.mark.parametrize(("name", "overrides"), VARIANTS)
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 2**16), pairing=st.sampled_from(list(Pairing)), fraction=st.floats(0.01, 1.0))
+@given(seed=st.integers(0, 2**16), pairing=st.sampled_from(SHIPPED), fraction=st.floats(0.01, 1.0))
 def test_rows_are_valid_distinct_and_unlabelled(name, overrides, seed, pairing, fraction):
     selector = build(name, **overrides)
     context, labelled_keys = random_context(seed, pairing)
@@ -87,15 +99,15 @@ def test_rows_are_valid_distinct_and_unlabelled(name, overrides, seed, pairing, 
 
 @pytest.mark.parametrize(("name", "overrides"), VARIANTS)
 def test_selection_is_deterministic_given_the_rng(name, overrides):
-    first, _ = random_context(3, Pairing.cross_prompt)
-    again, _ = random_context(3, Pairing.cross_prompt)
+    first, _ = random_context(3, CROSS_PROMPT)
+    again, _ = random_context(3, CROSS_PROMPT)
     selector, twin = build(name, **overrides), build(name, **overrides)
     np.testing.assert_array_equal(selector.select(first, 10), twin.select(again, 10))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_implicit_pool_is_refused_clearly_or_served_correctly(name):
-    context, labelled_keys = random_context(0, Pairing.cross_prompt, implicit=True)
+    context, labelled_keys = random_context(0, CROSS_PROMPT, implicit=True)
     assert context.pool.implicit and len(context.pool.excluded) > 0
     selector = build(name)
     try:
@@ -119,7 +131,7 @@ def test_every_yaml_parameter_is_commented_and_the_target_imports(name):
 
 
 def test_labelled_features_handed_in_replace_featurize():
-    context, _ = random_context(1, Pairing.in_prompt)
+    context, _ = random_context(1, IN_PROMPT)
     expected = context.labelled_differences
     ids = np.unique(context.labelled_pairs)
 

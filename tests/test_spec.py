@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.config import run_name
 from benchmark.errors import UserError
 from benchmark.runner import run_experiment
-from benchmark.spec import RunSpec, differing_keys, is_run_only, result_config
+from benchmark.spec import RunSpec, differing_keys, is_run_only, result_config, run_name
 from tests.conftest import compose_config
 
 
@@ -29,7 +28,7 @@ def test_folder_names_follow_the_same_rule():
 
 
 def test_names_come_from_values_not_copies():
-    labels = RunSpec.from_config(compose_config("batch.size=20", "setup.pairing=cross_prompt")).labels
+    labels = RunSpec.from_config(compose_config("batch.size=20", "setup=cross_prompt")).labels
     assert (labels.batch, labels.setup, labels.selector, labels.preset) == ("b20", "cross_prompt", "dopt", "quick")
     assert RunSpec.from_config(compose_config("selector=random")).labels.selector == "random"
 

@@ -4,6 +4,7 @@ import torch
 
 from benchmark import threads
 from benchmark.config import instantiate_checked
+from benchmark.reward_model import LinearHead, RewardMLP
 from benchmark.runner import run_experiment
 from benchmark.spec import RunSpec
 from tests.conftest import compose_config
@@ -18,8 +19,8 @@ def test_requested_wins_then_launcher_then_work_size():
 
 
 def test_forward_work_counts_every_layer():
-    assert threads.forward_work(10, dim=64, width=8, layers=3) == 10 * (64 * 8 + 2 * 8 * 8)
-    assert threads.forward_work(10, dim=64, width=8, layers=0) == 10 * 64
+    assert RewardMLP(64, width=8, layers=3).multiply_adds(10) == 10 * (64 * 8 + 2 * 8 * 8)
+    assert RewardMLP(64, width=8, layers=0).multiply_adds(10) == 10 * 64 == LinearHead(64).multiply_adds(10)
 
 
 def test_outside_a_hydra_job_there_is_no_parallel_launcher():

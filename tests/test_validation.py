@@ -6,6 +6,7 @@ import torch
 import benchmark.config  # noqa: F401  registers the structured schema that conf/config.yaml names
 from benchmark import validation
 from benchmark.errors import UserError
+from benchmark.spec import RunSpec
 from benchmark.validation import MAX_SEED, check_device, check_numbers, leaves
 from tests.conftest import compose_config
 
@@ -31,8 +32,6 @@ BAD_NUMBERS = {
     "zero initial labels": (["initial_labels=0"], r"^initial_labels=0 must be positive$"),
     "zero prompts per round": (["prompts_per_round=0"], r"^prompts_per_round=0 must be positive$"),
     "zero pool cap": (["candidates_per_round=0"], r"^candidates_per_round=0 must be positive, or null"),
-    "zero width": (["reward_model.width=0"], r"^reward_model\.width=0 must be positive$"),
-    "negative layers": (["reward_model.layers=-1"], r"^reward_model\.layers=-1 must be zero or positive$"),
     "negative steps": (["reward_model.steps=-5"], r"^reward_model\.steps=-5 must be zero or positive$"),
     "zero model dim": (["model.dim=0"], r"^model\.dim=0 must be positive$"),
     "zero BoN N": (["eval.bon_n=[5,0]"], r"^eval\.bon_n\[1\]=0 must be positive$"),
@@ -55,6 +54,13 @@ def test_bad_numbers_are_refused_naming_the_key(overrides, match):
     with pytest.raises(UserError, match=match) as caught:
         check_numbers(compose_config(*overrides))
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("override", "match"), [("reward_model.width=0", r"width=0 must be positive$"),
+                                               ("reward_model.layers=-1", r"layers=-1 must be zero or positive$")])
+def test_the_head_checks_its_own_parameters_before_any_data_loads(override, match):
+    with pytest.raises(UserError, match=r"^reward_model \(benchmark\.reward_model\.RewardMLP\): " + match):
+        RunSpec.from_config(compose_config(override))
 
 
 @pytest.mark.parametrize("preset", ["quick", "paper", "paper_scale", "toy"])

@@ -78,7 +78,7 @@ def test_names_are_unique_across_sweeps_and_groups_are_comparison_cells():
 
 
 def test_tags_name_actual_values_once_plus_user_tags():
-    run_spec = spec("selector=random", "seed=3", "setup.pairing=cross_prompt", "logger.tags=[ablation,random]")
+    run_spec = spec("selector=random", "seed=3", "setup=cross_prompt", "logger.tags=[ablation,random]")
     tags = identity(run_spec, resumed=True)["tags"]
     assert len(tags) == len(set(tags))
     assert set(tags) == {"quick", "synthetic", "cross_prompt", "b20", "random", "seed3", "sweep:smoke", "git:0123456",

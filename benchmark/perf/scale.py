@@ -18,12 +18,12 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 
-from benchmark.config import Pairing, instantiate_checked
+from benchmark.config import instantiate_checked
 from benchmark.data import PreferenceData
 from benchmark.loop import ActiveLearning, check_against_data
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.paths import CONF_DIR
 from benchmark.perf.memory import status_mb, timed
-from benchmark.pools import pair_space_size, unrank_pairs
 from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import SelectionContext, Selector
 from benchmark.spec import RunSpec
@@ -43,7 +43,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=3, help="training steps actually run (then extrapolated)")
     parser.add_argument("--labels", type=int, default=10_000, help="labelled pairs the round retrains on")
     parser.add_argument("--selectors", nargs="+", default=["dopt", "pastaware_dopt", "entropy", "random"])
-    parser.add_argument("--setups", nargs="+", default=[p.value for p in Pairing], choices=[p.value for p in Pairing])
+    setups = [IN_PROMPT.name, CROSS_PROMPT.name]
+    parser.add_argument("--setups", nargs="+", default=setups, choices=setups)
     parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for a smoke test in seconds")
     options = parser.parse_args(argv)
@@ -59,7 +60,7 @@ def compose_config(options: argparse.Namespace, setup: str, selector: str) -> An
         f"++dataset.generate={not options.skip_generate}", f"reward_model.device={options.device}",
         f"setup={setup}", f"selector={selector}", *(QUICK if options.quick else []),
     ]
-    if setup == Pairing.cross_prompt.value:
+    if setup == CROSS_PROMPT.name:
         overrides.append("candidates_per_round=null")
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=overrides, return_hydra_config=True)
@@ -81,9 +82,9 @@ class TimedSelector(Selector):
 def prefill(loop: ActiveLearning, count: int) -> None:
     """Label ``count`` random pairs of the setup over all train prompts, as if earlier rounds had run."""
     data, pairing = loop.data, loop.spec.pairing
-    space = pair_space_size(data.train_prompts, data.responses_per_prompt, pairing)
+    space = pairing.space_size(data.train_prompts, data.responses_per_prompt)
     index = np.random.default_rng(0).choice(space, size=count, replace=False)
-    first, second = unrank_pairs(index, data.train_prompts, data.responses_per_prompt, pairing)
+    first, second = pairing.unrank(index, data.train_prompts, data.responses_per_prompt)
     loop.annotate(np.stack([first, second], axis=1))
 
 
@@ -126,7 +127,7 @@ def main(argv: list[str]) -> None:
     options = parse(argv)
     device = resolve_device(options.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
-    cfg = compose_config(options, Pairing.in_prompt.value, options.selectors[0])
+    cfg = compose_config(options, IN_PROMPT.name, options.selectors[0])
     data, seconds, peak = timed(lambda: instantiate_checked(cfg.dataset, "dataset"), sync)
     shape = f"{data.train_embeddings.shape} + {data.test_embeddings.shape} {data.train_embeddings.dtype}"
     rows: list[Row] = [("data", f"open or generate {shape}", seconds, peak)]

@@ -36,20 +36,21 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from benchmark.config import Pairing
 from benchmark.diagnostics import batch_diagnostics
+from benchmark.pairings import IN_PROMPT
 from benchmark.paths import CONF_DIR
 from benchmark.perf.memory import status_mb
 from benchmark.pools import build_pool
 from benchmark.selectors.base import SelectionContext, Selector
 from benchmark.selectors.coreset import CoresetSelector, kmeans, lr_sensitivities
+from benchmark.selectors.posterior import EnsemblePosterior
 
 RESPONSES_PER_PROMPT = 10
 LABELLED = 1000
 RUNS = 3
 #: Rows beyond one per YAML: (row name, YAML, parameter overrides, whether at the plan's large batch).
 EXTRA_ROWS: list[tuple[str, str, dict, bool]] = [
-    ("bald_ensemble", "bald", {"posterior": "ensemble"}, False),
+    ("bald_ensemble", "bald", {"posterior": EnsemblePosterior()}, False),
     ("greedy_dopt", "greedy_dopt", {}, True),
 ]
 
@@ -78,7 +79,7 @@ def synthetic_context(pairs: int, width: int, seed: int, device: torch.device) -
     table_size = prompts * k + 2 * LABELLED
     table = torch.nn.functional.gelu(torch.as_tensor(rng.standard_normal((table_size, width)), dtype=torch.float32))
     table = table.to(device)
-    pool = build_pool(np.arange(prompts), k, Pairing.in_prompt, pairs, np.zeros(0, np.int64), table_size, rng)
+    pool = build_pool(np.arange(prompts), k, IN_PROMPT, pairs, np.zeros(0, np.int64), table_size, rng)
     labelled = prompts * k + rng.choice(2 * LABELLED, size=(LABELLED, 2), replace=True)
     labelled = labelled[labelled[:, 0] != labelled[:, 1]]
     return SelectionContext(

@@ -22,7 +22,7 @@ import torch
 
 from benchmark.selectors.bald import mutual_information
 from benchmark.selectors.base import SelectionContext, Selector, require_explicit_pool
-from benchmark.selectors.posterior import LastLayerPosterior, PosteriorKind, pair_probabilities
+from benchmark.selectors.posterior import LaplacePosterior, Posterior, pair_probabilities
 
 #: Added to 2r inside the log, as in the authors' code, so coincident prompts give a finite term.
 DISTANCE_OFFSET = 1e-4
@@ -31,18 +31,16 @@ DISTANCE_OFFSET = 1e-4
 class BALPMSelector(Selector):
     def __init__(
         self,
-        posterior: PosteriorKind = "laplace",
-        samples: int = 32,
+        posterior: Posterior | None = None,
         beta: float = 0.01,
         neighbours: int = 13,
         dimension: float = 1.0,
-        prior_precision: float | None = None,
     ):
         if beta < 0 or neighbours < 1 or dimension <= 0:
             raise ValueError(
                 f"need beta >= 0, neighbours >= 1 and dimension > 0, got {beta}, {neighbours}, {dimension}"
             )
-        self.posterior = LastLayerPosterior(posterior, samples, prior_precision)
+        self.posterior = posterior or LaplacePosterior()  # the run's ``posterior`` group, handed in by the runner
         self.beta = beta
         self.neighbours = neighbours
         self.dimension = dimension

@@ -1,19 +1,19 @@
 """BALD (Houlsby et al., 2011): pairs whose label the last layer's posterior disagrees about most.
 
 Score = I[y; θ] = H[E_θ p(y|θ)] − E_θ H[p(y|θ)], estimated with the posterior samples of
-:mod:`benchmark.selectors.posterior`; the top-n pairs are annotated (one-shot, like ``dopt``).
+the run's posterior (:mod:`benchmark.selectors.posterior`); the top-n pairs are annotated (one-shot, like ``dopt``).
 """
 
 import numpy as np
 import torch
 
 from benchmark.selectors.base import SelectionContext, Selector, require_explicit_pool, top_n
-from benchmark.selectors.posterior import LastLayerPosterior, PosteriorKind, binary_entropy, pair_probabilities
+from benchmark.selectors.posterior import LaplacePosterior, Posterior, binary_entropy, pair_probabilities
 
 
 class BALDSelector(Selector):
-    def __init__(self, posterior: PosteriorKind = "laplace", samples: int = 32, prior_precision: float | None = None):
-        self.posterior = LastLayerPosterior(posterior, samples, prior_precision)
+    def __init__(self, posterior: Posterior | None = None):
+        self.posterior = posterior or LaplacePosterior()  # the run's ``posterior`` group, handed in by the runner
 
     def scores(self, context: SelectionContext) -> torch.Tensor:
         """Mutual information between each pool pair's label and θ (N,), in nats."""

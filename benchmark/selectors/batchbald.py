@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from benchmark.selectors.base import SelectionContext, Selector, require_explicit_pool
-from benchmark.selectors.posterior import LastLayerPosterior, PosteriorKind, binary_entropy, pair_probabilities
+from benchmark.selectors.posterior import LaplacePosterior, Posterior, binary_entropy, pair_probabilities
 
 #: Candidates evaluated together in a lazy step: M × 256 float64 stays in cache.
 CANDIDATE_BLOCK = 256
@@ -36,14 +36,12 @@ LOG_FLOOR = -1e4
 class BatchBALDSelector(Selector):
     def __init__(
         self,
-        posterior: PosteriorKind = "laplace",
-        samples: int = 32,
+        posterior: Posterior | None = None,
         configurations: int = 1000,
-        prior_precision: float | None = None,
     ):
         if configurations < 2:
             raise ValueError(f"configurations must be at least 2, got {configurations}")
-        self.posterior = LastLayerPosterior(posterior, samples, prior_precision)
+        self.posterior = posterior or LaplacePosterior()  # the run's ``posterior`` group, handed in by the runner
         self.configurations = configurations
 
     def design(self, context: SelectionContext, n: int) -> tuple[np.ndarray, torch.Tensor]:

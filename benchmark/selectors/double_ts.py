@@ -1,10 +1,10 @@
 """Double Thompson sampling (Dwaracherla et al., 2024): each pair is two posterior draws' favourite responses.
 
-One query: draw θ₁ from the last layer's Laplace posterior and take its best response a; draw θ₂ and take
-its best response b among a and a's partners (responses that form a selectable pool pair with a). While
-b = a, θ₂ is drawn again, at most ``max_redraws`` times; if the last draw still prefers a, b is that draw's
-best partner of a. The pair (a, b) is explored where the posterior is unsure which response is best — the
-pairs that matter for Best-of-N — rather than where the label is merely uncertain.
+One query: draw θ₁ from the last layer's posterior (the run's ``posterior``, Laplace by default) and take its
+best response a; draw θ₂ and take its best response b among a and a's partners (responses that form a selectable
+pool pair with a). While b = a, θ₂ is drawn again, at most ``max_redraws`` times; if the last draw still prefers a,
+b is that draw's best partner of a. The pair (a, b) is explored where the posterior is unsure which response is
+best — the pairs that matter for Best-of-N — rather than where the label is merely uncertain.
 
 Setups: when every pool pair lies inside one prompt (in-prompt), each query takes the responses of one
 prompt, prompts visited in a random order (a fresh order once all are used, so a batch covers distinct
@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmark.pools import CandidatePool, rank_triangle
 from benchmark.selectors.base import SelectionContext, Selector
-from benchmark.selectors.posterior import LastLayerPosterior
+from benchmark.selectors.posterior import LaplacePosterior, Posterior
 
 #: θ drawn per block at least (each block needs one Cholesky factor of the h × h precision).
 MIN_BLOCK = 64
@@ -27,16 +27,16 @@ MIN_BLOCK = 64
 class DoubleTSSelector(Selector):
     implicit_pool = True
 
-    def __init__(self, max_redraws: int = 10, prior_precision: float | None = None):
+    def __init__(self, max_redraws: int = 10, posterior: Posterior | None = None):
         if max_redraws < 0:
             raise ValueError(f"max_redraws must be zero or positive, got {max_redraws}")
         self.max_redraws = max_redraws
-        self.prior_precision = prior_precision
+        self.posterior = posterior or LaplacePosterior()  # the run's ``posterior`` group; draws come in blocks
 
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
         pool = context.pool
         pairs = AvailablePairs(pool)
-        draws = RewardDraws(context, LastLayerPosterior("laplace", max(2 * n, MIN_BLOCK), self.prior_precision))
+        draws = RewardDraws(context, self.posterior, max(2 * n, MIN_BLOCK))
         prompt = pool.prompt_of_response
         in_prompt = pool.within_prompts
         order, position = np.zeros(0, dtype=np.int64), 0
@@ -71,13 +71,13 @@ class DoubleTSSelector(Selector):
 class RewardDraws:
     """Per-response rewards φθ under successive posterior draws of θ (R,), sampled a block at a time."""
 
-    def __init__(self, context: SelectionContext, posterior: LastLayerPosterior):
-        self.context, self.posterior = context, posterior
+    def __init__(self, context: SelectionContext, posterior: Posterior, block: int):
+        self.context, self.posterior, self.size = context, posterior, block
         self.block, self.used = np.zeros((0, 0)), 0
 
     def next(self) -> np.ndarray:
         if self.used == len(self.block):
-            heads = self.posterior.sample(self.context)
+            heads = self.posterior.sample(self.context, self.size)
             self.block, self.used = (heads @ self.context.features.double().T).cpu().numpy(), 0
         self.used += 1
         return self.block[self.used - 1]

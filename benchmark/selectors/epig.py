@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from benchmark.selectors.base import SelectionContext, Selector, require_explicit_pool, top_n
-from benchmark.selectors.posterior import LastLayerPosterior, PosteriorKind, binary_entropy, pair_probabilities
+from benchmark.selectors.posterior import LaplacePosterior, Posterior, binary_entropy, pair_probabilities
 
 TargetSetup = Literal["pool", "in_prompt", "cross_prompt"]
 
@@ -29,17 +29,15 @@ CHUNK = 2048
 class EPIGSelector(Selector):
     def __init__(
         self,
-        posterior: PosteriorKind = "laplace",
-        samples: int = 32,
+        posterior: Posterior | None = None,
         target_pairs: int = 256,
         target_setup: TargetSetup = "pool",
-        prior_precision: float | None = None,
     ):
         if target_pairs < 1:
             raise ValueError(f"target_pairs must be at least 1, got {target_pairs}")
         if target_setup not in ("pool", "in_prompt", "cross_prompt"):
             raise ValueError(f"target_setup must be 'pool', 'in_prompt' or 'cross_prompt', got {target_setup!r}")
-        self.posterior = LastLayerPosterior(posterior, samples, prior_precision)
+        self.posterior = posterior or LaplacePosterior()  # the run's ``posterior`` group, handed in by the runner
         self.target_pairs = target_pairs
         self.target_setup = target_setup
 

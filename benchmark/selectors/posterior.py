@@ -1,26 +1,29 @@
-"""Posterior samples of the last layer θ, for the Bayesian selectors (BALD, BatchBALD).
+"""Posteriors of the last layer θ, shared by the Bayesian selectors (bald, batchbald, epig, bal_pm, double_ts).
 
-The reward model is a point estimate; BALD needs p(y | pair, θ) under several plausible θ. Two ways:
+The reward model is a point estimate; these selectors need p(y | pair, θ) under several plausible θ. The ``posterior``
+config group picks how, by ``_target_``, for every one of them:
 
-* ``laplace``: θ ~ N(θ̂, (λI + Σ_labelled p(1−p)vvᵀ)⁻¹), the Gaussian whose precision is the prior's plus
-  the labelled pairs' Fisher at θ̂. Its spread is the D-optimal criterion's own matrix, so BALD under it
-  is close to D-opt (docs/assumptions.md).
-* ``ensemble``: a bootstrap ensemble (query by bagging): each member is the λ-ridge Bradley-Terry head
-  fitted to convergence (damped Newton) on its own resample (with replacement) of the labelled
-  pairs, features held fixed. Its spread comes from resampling the labels, not from a curvature at θ̂,
-  so it is the baseline independent of the Fisher-information family.
+* ``laplace`` (:class:`LaplacePosterior`): θ ~ N(θ̂, (λI + Σ_labelled p(1−p)vvᵀ)⁻¹), the Gaussian whose precision is
+  the prior's plus the labelled pairs' Fisher at θ̂. Its spread is the D-optimal criterion's own matrix, so BALD
+  under it is close to D-opt (docs/assumptions.md).
+* ``ensemble`` (:class:`EnsemblePosterior`): a bootstrap ensemble (query by bagging): each member is the λ-ridge
+  Bradley-Terry head fitted to convergence (damped Newton) on its own resample (with replacement) of the labelled
+  pairs, features held fixed. Its spread comes from resampling the labels, not from a curvature at θ̂, so it is the
+  baseline independent of the Fisher-information family.
+
+A new posterior is one :class:`Posterior` subclass and one YAML in conf/posterior/.
 """
 
-from typing import Literal
+from abc import ABC, abstractmethod
 
 import numpy as np
 import torch
+from omegaconf import DictConfig
 
+from benchmark.config import instantiate_checked
 from benchmark.errors import UserError
 from benchmark.selectors.base import SelectionContext
 from benchmark.selectors.fisher import PRIOR_PRECISION, bernoulli_variance, difference_gram, laplace_precision
-
-PosteriorKind = Literal["laplace", "ensemble"]
 
 #: Damped Newton for the ensemble members: at most this many steps, stopping once a step is this small
 #: (relative to θ); each step halves at most MAX_HALVINGS times until the Armijo condition holds.
@@ -30,43 +33,55 @@ MAX_HALVINGS = 30
 ARMIJO = 1e-4
 
 
-class LastLayerPosterior:
-    """Draws ``samples`` last-layer parameter vectors from a ``laplace`` or ``ensemble`` posterior."""
+class Posterior(ABC):
+    """Draws ``samples`` last-layer parameter vectors θ given one round's selection context."""
 
-    def __init__(self, kind: PosteriorKind = "laplace", samples: int = 32, prior_precision: float | None = None):
-        if kind not in ("laplace", "ensemble"):
-            raise ValueError(f"posterior must be 'laplace' or 'ensemble', got {kind!r}")
+    def __init__(self, samples: int = 32, prior_precision: float | None = None):
         if samples < 2:
             raise ValueError(f"samples must be at least 2, got {samples}")
-        self.kind = kind
         self.samples = samples
         self.prior_precision = PRIOR_PRECISION if prior_precision is None else prior_precision
         if self.prior_precision <= 0:
             raise ValueError(f"prior_precision must be positive, got {self.prior_precision}")
 
-    def sample(self, context: SelectionContext) -> torch.Tensor:
-        """(samples, h) float64 draws of θ, from ``context.rng``."""
-        if self.kind == "laplace":
-            return self._laplace(context)
-        return self._ensemble(context)
+    @abstractmethod
+    def sample(self, context: SelectionContext, count: int | None = None) -> torch.Tensor:
+        """(count, h) float64 draws of θ (``count`` None = ``samples``), from ``context.rng``."""
 
-    def _laplace(self, context: SelectionContext) -> torch.Tensor:
-        h = context.features.shape[1]
+
+class LaplacePosterior(Posterior):
+    """N(θ̂, (λI + labelled Fisher)⁻¹)."""
+
+    def sample(self, context: SelectionContext, count: int | None = None) -> torch.Tensor:
+        h, count = context.features.shape[1], count or self.samples
         precision = laplace_precision(context.labelled_information, self.prior_precision)
-        noise = torch.as_tensor(context.rng.standard_normal((h, self.samples)), device=precision.device)
+        noise = torch.as_tensor(context.rng.standard_normal((h, count)), device=precision.device)
         # Cov = (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹, so L⁻ᵀ z has the posterior covariance.
         spread = torch.linalg.solve_triangular(torch.linalg.cholesky(precision).T, noise, upper=True)
         return context.head.double() + spread.T
 
-    def _ensemble(self, context: SelectionContext) -> torch.Tensor:
+
+class EnsemblePosterior(Posterior):
+    """Bootstrap ridge heads, one per member, on resamples of the labelled pairs."""
+
+    def sample(self, context: SelectionContext, count: int | None = None) -> torch.Tensor:
         differences = context.labelled_differences.double()
         wins = torch.as_tensor(context.labels, dtype=torch.float64, device=differences.device)
-        count = len(wins)
-        if count == 0:
+        labelled = len(wins)
+        if labelled == 0:
             raise UserError("posterior=ensemble needs labelled pairs to fit its members; use posterior=laplace")
-        resamples = context.rng.multinomial(count, np.full(count, 1.0 / count), size=self.samples)
+        resamples = context.rng.multinomial(labelled, np.full(labelled, 1.0 / labelled), size=count or self.samples)
         counts = torch.as_tensor(resamples, dtype=torch.float64, device=differences.device)
         return fit_ridge_heads(differences, wins, counts, self.prior_precision)
+
+
+def build_posterior(node: DictConfig) -> Posterior:
+    """The ``posterior`` group's object, checked to be a :class:`Posterior`."""
+    posterior = instantiate_checked(node, "posterior")
+    if not isinstance(posterior, Posterior):
+        raise UserError(f"posterior._target_={node.get('_target_')} is not a benchmark.selectors.posterior.Posterior; "
+                        "subclass it and implement sample(context, count)")
+    return posterior
 
 
 def fit_ridge_heads(
