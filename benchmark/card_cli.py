@@ -28,7 +28,9 @@ def load(args: argparse.Namespace) -> tuple[str, object]:
     from hydra import compose, initialize_config_dir
 
     from benchmark.paths import CONF_DIR
+    from benchmark.spec import register_resolvers
 
+    register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=args.overrides)
     return " ".join(args.overrides), instantiate_checked(cfg.dataset, "dataset")

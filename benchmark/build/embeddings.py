@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from benchmark.build.hf import encode, last_token_index, load_model, load_tokenizer, positions
+from benchmark.build.hf import chat_prompt, encode, last_token_index, load_model, load_tokenizer, positions
 from benchmark.build.scoring import Scorer, score_shards
 from benchmark.build.workdir import WorkDir
 from benchmark.errors import UserError
@@ -25,8 +25,19 @@ def run_embeddings(cfg: DictConfig, work: WorkDir, splits: list[str]) -> None:
                  lambda: embedding_scorer(cfg.embeddings, resolve_device(cfg.device, "device")))
 
 
+POOLS = ("last", "mean")
+
+
 def embedding_scorer(settings: DictConfig, device: torch.device, padding_side: str | None = None) -> Scorer:
-    """``padding_side`` None keeps the tokenizer's own; the result does not depend on it."""
+    """``padding_side`` None keeps the tokenizer's own; the result does not depend on it.
+
+    ``pool=last`` reads the last real token (the paper's recipe); ``pool=mean`` averages the last layer over the
+    response's own tokens (input=chat only, where the prompt's tokens can be counted exactly), which on the shipped
+    real-text set predicts the golden reward far better (docs/real_text.md).
+    """
+    if settings.pool not in POOLS or (settings.pool == "mean" and settings.input != "chat"):
+        raise UserError(f"embeddings.pool={settings.pool!r} with input={settings.input!r}: use pool=last, or "
+                        "pool=mean with input=chat")
     tokenizer = load_tokenizer(settings.model, padding_side)
     model = load_model("AutoModel", settings.model, device, settings.dtype)
     save_as = np.dtype(settings.save_as)
@@ -36,8 +47,15 @@ def embedding_scorer(settings: DictConfig, device: torch.device, padding_side: s
         batch: Any = encode(tokenizer, prompts, responses, settings.input, settings.separator, settings.max_length)
         batch = batch.to(device)
         mask = batch["attention_mask"]
-        hidden = model(**batch, position_ids=positions(mask)).last_hidden_state
-        rows = hidden[torch.arange(hidden.shape[0], device=device), last_token_index(mask)]
+        place = positions(mask)
+        hidden = model(**batch, position_ids=place).last_hidden_state
+        if settings.pool == "last":
+            rows = hidden[torch.arange(hidden.shape[0], device=device), last_token_index(mask)]
+        else:
+            heads = torch.tensor([len(tokenizer(chat_prompt(tokenizer, p), add_special_tokens=False)["input_ids"])
+                                  for p in prompts], device=device)
+            weight = (mask.bool() & (place >= heads[:, None])).unsqueeze(-1).to(hidden.dtype)
+            rows = (hidden * weight).sum(1) / weight.sum(1).clamp(min=1)
         values = rows.float().cpu().numpy()
         cast = values.astype(save_as)
         if not np.isfinite(cast).all():
