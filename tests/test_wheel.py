@@ -58,6 +58,12 @@ def test_installed_wheel_runs_sweeps_and_plots_without_the_checkout(tmp_path: Pa
                              check=True).stdout
     assert str(REPO) not in located and str(target) in located
     run("arm-bench", *TINY)
+    assert len(list((target / "benchmark" / "data" / "real_text").glob("*.npy"))) == 4
+    run("arm-bench", "dataset=real_text", "logger=none", "reward_model.width=8", "reward_model.steps=5",
+        "prompts_per_round=10", "candidates_per_round=100", "initial_labels=10", "batch.size=10", "budget=10")
+    real = json.loads(next((work / "outputs" / "runs").glob("*dataset=real_text*/summary.json")).read_text())
+    assert real["status"] == "finished" and len(real["data_checksums"]) == 4
+    assert "effective_rank" in run("arm-bench-card", "dataset=real_text")
     run("arm-bench", "-m", "+sweep=smoke", "selector=random", "seed=0")
     sweep = work / "outputs" / "multirun" / "smoke"
     assert json.loads(next(sweep.glob("*/summary.json")).read_text())["status"] == "finished"
