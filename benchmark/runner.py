@@ -187,32 +187,12 @@ def _run_locked(
         list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir
     )
     if not options.overwrite:
-        previous = folder.read_summary()
-        refuse_other_config(folder, spec, previous)
-        if previous is not None and previous.get("status") == "finished":
-            checkpoint.path(folder).unlink(missing_ok=True)  # a kill between summary and clean-up left it
-            changes = changed_inputs(folder, inputs)
-            note = f"; its inputs changed since it ran ({'; '.join(changes)})" if changes else ""
-            log.info("%s already holds this finished run%s; skipping (overwrite=true redoes it)", folder.root, note)
+        previous = finished_summary(folder, spec, inputs)
+        if previous is not None:
             return previous
     apply_threads(options.torch_threads, spec, data)
     loop = ActiveLearning(spec, data, selector)
-
-    state = None if options.overwrite else checkpoint.load(folder, loop.device)
-    changed: list[str] = []
-    if state is None:  # a new run, or one that never completed a round: it starts on today's inputs
-        checkpoint.clear(folder)
-        atomic_write_json(folder.root / INPUTS_FILE, {**inputs, "labels": spec.labels.as_dict()})
-    else:
-        changed = changed_inputs(folder, inputs)
-        if changed and not options.allow_changed_inputs:
-            raise UserError(
-                f"{folder.root} was started on other inputs ({'; '.join(changed)}); pass overwrite=true to start "
-                "it again, or allow_changed_inputs=true to continue deliberately (recorded in its summary and plots)"
-            )
-        loop.restore(state.pairs, state.labels, state.model)
-        folder.summary.unlink(missing_ok=True)
-        log.info("resuming %s after round %d, its last complete round", folder.root, state.last_round)
+    state, changed = start_or_resume(folder, spec, loop, inputs)
     records = list(state.records) if state else []
     timings = list(state.timings) if state else []
     atomic_write_text(folder.config, spec.yaml)
@@ -223,36 +203,15 @@ def _run_locked(
     for record, timing in zip(records, timings, strict=True):
         logger.log_round({**record, **timing})
     started = time.time()
-    labels = spec.labels
     bon_key = loop.evaluator.bon_key
-    base = {"labels": labels.as_dict(), "sweep": sweep, "inputs": record_of_inputs,
+    base = {"labels": spec.labels.as_dict(), "sweep": sweep, "inputs": record_of_inputs,
             "allow_changed_inputs": bool(changed), "changed_inputs": changed}
-    log.info("run %s: %s, %d rounds of %d pairs -> %s", labels.selector, labels.setup, spec.rounds,
+    log.info("run %s: %s, %d rounds of %d pairs -> %s", spec.labels.selector, spec.labels.setup, spec.rounds,
              spec.batch_size, folder.root)
     try:
-        for round_index in range(len(records), spec.rounds + 1):
-            result = loop.run_round(round_index)
-            record, timing = result.record, result.timings
-            folder.save_selection(round_index, result.pairs, result.labels)
-            folder.append_records(folder.metrics, [record])
-            folder.append_records(folder.timings, [timing])
-            checkpoint.save(folder, round_index, loop.model)
-            logger.log_round({**record, **timing})
-            records.append(record)
-            timings.append(timing)
-            log.info(
-                "round %d/%d  n_labels=%d  spearman=%.4f  %s=%.4f  select %.2fs  train %.2fs",
-                round_index, spec.rounds, record["n_labels"], record["spearman"], bon_key, record[bon_key],
-                timing["selection_seconds"], timing["train_seconds"],
-            )
+        run_rounds(loop, folder, logger, records, timings)
     except BaseException as err:
-        interrupted = isinstance(err, KeyboardInterrupt)
-        if isinstance(err, UserError):
-            err.args = (f"round {len(records)}: {err}",)
-        reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
-        stopped = {**base, "status": "interrupted" if interrupted else "failed", "reason": reason.splitlines()[0],
-                   "failed_round": len(records), "rounds_completed": len(records),
-                   **summary_metrics(records, bon_key, None)}
+        stopped = {**base, **stop_record(err, records), **summary_metrics(records, bon_key, None)}
         atomic_write_json(folder.summary, stopped)
         logger.finish(stopped, exit_code=1)
         raise
@@ -266,6 +225,78 @@ def _run_locked(
     print(format_round_table(records, timings, bon_key))
     print(f"outputs: {folder.root.resolve()}")
     return summary
+
+
+def finished_summary(folder: RunFolder, spec: RunSpec, inputs: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary of this very run when the folder holds it finished (then it is skipped), else None.
+
+    Results of another config are refused first (:func:`refuse_other_config`).
+    """
+    previous = folder.read_summary()
+    refuse_other_config(folder, spec, previous)
+    if previous is None or previous.get("status") != "finished":
+        return None
+    checkpoint.path(folder).unlink(missing_ok=True)  # a kill between summary and clean-up left it
+    changes = changed_inputs(folder, inputs)
+    note = f"; its inputs changed since it ran ({'; '.join(changes)})" if changes else ""
+    log.info("%s already holds this finished run%s; skipping (overwrite=true redoes it)", folder.root, note)
+    return previous
+
+
+def start_or_resume(
+    folder: RunFolder, spec: RunSpec, loop: ActiveLearning, inputs: dict[str, Any]
+) -> tuple[checkpoint.ResumeState | None, list[str]]:
+    """A new run records its inputs; a resumed one is restored, on the same inputs unless allowed otherwise.
+
+    Returns the checkpoint state (None for a new run) and what changed in the inputs.
+    """
+    options = spec.options
+    state = None if options.overwrite else checkpoint.load(folder, loop.device)
+    if state is None:  # a new run, or one that never completed a round: it starts on today's inputs
+        checkpoint.clear(folder)
+        atomic_write_json(folder.root / INPUTS_FILE, {**inputs, "labels": spec.labels.as_dict()})
+        return None, []
+    changed = changed_inputs(folder, inputs)
+    if changed and not options.allow_changed_inputs:
+        raise UserError(
+            f"{folder.root} was started on other inputs ({'; '.join(changed)}); pass overwrite=true to start "
+            "it again, or allow_changed_inputs=true to continue deliberately (recorded in its summary and plots)"
+        )
+    loop.restore(state.pairs, state.labels, state.model)
+    folder.summary.unlink(missing_ok=True)
+    log.info("resuming %s after round %d, its last complete round", folder.root, state.last_round)
+    return state, changed
+
+
+def run_rounds(loop: ActiveLearning, folder: RunFolder, logger: Any, records: list[dict[str, Any]],
+               timings: list[dict[str, Any]]) -> None:
+    """The rounds after the last complete one, each written, checkpointed and logged before the next starts."""
+    spec, bon_key = loop.spec, loop.evaluator.bon_key
+    for round_index in range(len(records), spec.rounds + 1):
+        result = loop.run_round(round_index)
+        record, timing = result.record, result.timings
+        folder.save_selection(round_index, result.pairs, result.labels)
+        folder.append_records(folder.metrics, [record])
+        folder.append_records(folder.timings, [timing])
+        checkpoint.save(folder, round_index, loop.model)
+        logger.log_round({**record, **timing})
+        records.append(record)
+        timings.append(timing)
+        log.info(
+            "round %d/%d  n_labels=%d  spearman=%.4f  %s=%.4f  select %.2fs  train %.2fs",
+            round_index, spec.rounds, record["n_labels"], record["spearman"], bon_key, record[bon_key],
+            timing["selection_seconds"], timing["train_seconds"],
+        )
+
+
+def stop_record(err: BaseException, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Why a run stopped early (``interrupted`` or ``failed``) and where, for its summary."""
+    interrupted = isinstance(err, KeyboardInterrupt)
+    if isinstance(err, UserError):
+        err.args = (f"round {len(records)}: {err}",)
+    reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+    return {"status": "interrupted" if interrupted else "failed", "reason": reason.splitlines()[0],
+            "failed_round": len(records), "rounds_completed": len(records)}
 
 
 def summarise(records: list[dict[str, Any]], timings: list[dict[str, Any]], bon_key: str,
