@@ -22,7 +22,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from benchmark.config import Pairing
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT, Pairing
 from benchmark.paths import CONF_DIR
 from benchmark.pools import CandidatePool, build_pool
 from benchmark.selectors.base import SelectionContext
@@ -39,7 +39,7 @@ SELECTORS: list[tuple[str, str, dict]] = [
 #: Responses per prompt; in-prompt pools hold all pairs of 4 prompts (24 pairs), cross-prompt pools all pairs
 #: among one response of each of 7 prompts (21 pairs).
 K = 4
-PROMPTS = {Pairing.in_prompt: 4, Pairing.cross_prompt: 7}
+PROMPTS = {IN_PROMPT: 4, CROSS_PROMPT: 7}
 WIDTH = 8
 LABELLED = 12
 QUANTILES = (0.05, 0.25, 0.5)
@@ -51,7 +51,7 @@ def random_round(seed: int, pairing: Pairing) -> SelectionContext:
     prompts = PROMPTS[pairing]
     total = (prompts + 4) * K  # 4 more prompts hold the labelled pairs
     table = torch.nn.functional.gelu(torch.as_tensor(rng.standard_normal((total, WIDTH)), dtype=torch.float32))
-    if pairing is Pairing.in_prompt:
+    if pairing is IN_PROMPT:
         pool = build_pool(np.arange(prompts), K, pairing, None, np.zeros(0, np.int64), total, rng)
     else:
         responses = np.arange(prompts) * K + rng.integers(K, size=prompts)
@@ -105,7 +105,7 @@ def fractions(context: SelectionContext, n: int) -> dict[str, float]:
 def gap_table(pools: int, n: int, seed: int = 0) -> dict[Pairing, dict[str, np.ndarray]]:
     """Fractions of the optimum over ``pools`` random rounds per setup, by selector."""
     tables = {}
-    for pairing in Pairing:
+    for pairing in (IN_PROMPT, CROSS_PROMPT):
         rows = [fractions(random_round(seed + i, pairing), n) for i in range(pools)]
         tables[pairing] = {name: np.array([row[name] for row in rows]) for name in rows[0]}
     return tables
@@ -117,7 +117,7 @@ def markdown(tables: dict[Pairing, dict[str, np.ndarray]], n: int) -> str:
     for pairing, table in tables.items():
         pools, pairs = len(next(iter(table.values()))), len(random_round(0, pairing).pool)
         lines += [
-            f"**{pairing.value}**: {pools} random pools of {pairs} pairs, batch {n}, all "
+            f"**{pairing.name}**: {pools} random pools of {pairs} pairs, batch {n}, all "
             f"{math.comb(pairs, n):,} batches of each enumerated.",
             "",
             "| selector | mean | 5% | 25% | median | worst | picks the optimum |",

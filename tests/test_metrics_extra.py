@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from benchmark.annotator import BradleyTerryAnnotator
-from benchmark.metrics import Evaluator, best_of_4_accuracy, pair_calibration
+from benchmark.evaluation import Evaluator
+from benchmark.metrics import BO4_DRAWS, best_of_4_accuracy, pair_calibration, pairwise_accuracy
 
 
 def test_best_of_4_accuracy_is_the_share_of_draws_whose_golden_best_is_predicted_strictly_best():
@@ -63,7 +64,7 @@ def test_a_calibrated_model_has_small_ece_and_the_entropy_as_nll():
     assert out["pair_ece"] < 1e-12 and out["pair_nll"] == pytest.approx(entropy)
 
 
-def test_the_new_metrics_leave_every_earlier_metric_unchanged():
+def test_the_new_metrics_draw_from_their_own_streams_and_leave_the_others_unchanged():
     rng = np.random.default_rng(3)
     embeddings, rewards = rng.normal(size=(12, 6, 3)).astype(np.float32), rng.normal(size=(12, 6))
     annotator = BradleyTerryAnnotator(beta=1.0, scale=1.0, seed=0)
@@ -72,11 +73,11 @@ def test_the_new_metrics_leave_every_earlier_metric_unchanged():
         return x.sum(-1)
 
     cpu = torch.device("cpu")
-    plain = Evaluator(embeddings, rewards, np.random.default_rng(7), [2, 4], 3, 5, 4).evaluate(model, cpu)
-    extended = Evaluator(embeddings, rewards, np.random.default_rng(7), [2, 4], 3, 5, 4,
-                         extra_rng=np.random.default_rng(8), probability=annotator.probability)
-    full = extended.evaluate(model, cpu)
-    assert {key: full[key] for key in plain} == plain
-    assert set(full) - set(plain) == {"bo4_accuracy", "pair_nll", "pair_ece"}
+    plain = Evaluator(embeddings, rewards, 7, [2, 4], 3, 5, 4)
+    extended = Evaluator(embeddings, rewards, 7, [2, 4], 3, 5, 4, probability=annotator.probability)
+    before, full = plain.evaluate(model, cpu), extended.evaluate(model, cpu)
+    assert {key: full[key] for key in before} == before and set(full) - set(before) == {"pair_nll", "pair_ece"}
     predicted = extended.predict(model, cpu)
-    assert full["bo4_accuracy"] == best_of_4_accuracy(predicted, rewards, extended.bo4_draws)
+    assert full["test_accuracy"] == pairwise_accuracy(predicted, rewards, extended.draws.accuracy_pairs)
+    draws = np.argsort(extended.draws.stream("bo4_accuracy").random((12, BO4_DRAWS, 6)), axis=-1)[..., :4]
+    assert full["bo4_accuracy"] == best_of_4_accuracy(predicted, rewards, draws)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.config import Pairing
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.pools import CandidatePool, build_pool, pair_keys
 from benchmark.selectors import SelectionContext
 from benchmark.selectors.posterior import EnsemblePosterior, LaplacePosterior
@@ -46,7 +46,7 @@ def picked(context: SelectionContext, rows: np.ndarray) -> list[tuple[int, int]]
 
 
 def test_laplace_moments_are_the_exact_posterior_mean_and_std_of_each_reward():
-    context, _ = random_context(4, Pairing.cross_prompt)
+    context, _ = random_context(4, CROSS_PROMPT)
     mean, std = LaplacePosterior().reward_moments(context)
     expected_mean, expected_std = reference_bounds(context)
     np.testing.assert_allclose(mean.numpy(), expected_mean, rtol=1e-10)
@@ -54,7 +54,7 @@ def test_laplace_moments_are_the_exact_posterior_mean_and_std_of_each_reward():
 
 
 def test_ensemble_moments_are_the_members_mean_and_std():
-    context, _ = random_context(4, Pairing.cross_prompt)
+    context, _ = random_context(4, CROSS_PROMPT)
     posterior = EnsemblePosterior(samples=5)
     mean, std = posterior.reward_moments(context)
     context.rng = np.random.default_rng(4)  # the same stream again: the same members
@@ -75,7 +75,7 @@ def pair_score_reference(name: str, mean: np.ndarray, width: np.ndarray, a: int,
 @pytest.mark.parametrize("beta", [1.0, 2.0])
 def test_pair_scores_take_the_top_pairs_of_a_cross_prompt_pool(name, beta):
     for seed in range(3):
-        context, _ = random_context(seed, Pairing.cross_prompt)
+        context, _ = random_context(seed, CROSS_PROMPT)
         mean, width = reference_bounds(context, beta)
         pairs = listed_pairs(context)
         scores = [pair_score_reference(name, mean, width, a, b) for a, b in pairs]
@@ -85,7 +85,7 @@ def test_pair_scores_take_the_top_pairs_of_a_cross_prompt_pool(name, beta):
 
 @pytest.mark.parametrize("name", ["deltaucb", "infomax"])
 def test_pair_scores_take_each_prompts_best_pair_in_turn_in_prompt(name):
-    context, _ = random_context(1, Pairing.in_prompt)
+    context, _ = random_context(1, IN_PROMPT)
     mean, width = reference_bounds(context)
     pairs, prompt = listed_pairs(context), context.pool.prompt_of_response
     prompts = len(set(prompt[context.pool.first]))
@@ -137,12 +137,12 @@ def maxmin_reference(context: SelectionContext, n: int) -> list[tuple[int, int]]
 
 def test_maxminlcb_pairs_the_best_pessimistic_response_with_its_strongest_challenger():
     for seed in range(3):
-        context, _ = random_context(seed, Pairing.cross_prompt)
+        context, _ = random_context(seed, CROSS_PROMPT)
         assert picked(context, build("maxminlcb").select(context, 10)) == maxmin_reference(context, 10)
 
 
 def test_rucb_duels_a_plausibly_best_response_against_its_highest_upper_bound_partner():
-    context, _ = random_context(2, Pairing.cross_prompt)
+    context, _ = random_context(2, CROSS_PROMPT)
     mean, width = reference_bounds(context, 0.3)
     upper, lower = mean + width, mean - width
     available = set(listed_pairs(context))
@@ -201,7 +201,7 @@ def test_drts_pairs_follow_a_forward_and_a_reverse_draw_inside_the_intervals():
 
 
 def test_drts_without_width_pairs_the_best_response_with_its_worst_partner_in_turn():
-    context, _ = random_context(3, Pairing.cross_prompt)
+    context, _ = random_context(3, CROSS_PROMPT)
     mean, _ = reference_bounds(context)
     available, expected = set(listed_pairs(context)), []
     for _ in range(8):
@@ -219,7 +219,7 @@ def test_the_implicit_pool_picks_the_same_pairs_as_its_explicit_listing(name):
     labelled = rng.choice(total, size=(80, 2))
     labelled = labelled[labelled[:, 0] != labelled[:, 1]]
     keys = np.unique(pair_keys(labelled[:, 0], labelled[:, 1], total))
-    args = (np.arange(0, PROMPTS, 4), K, Pairing.cross_prompt, None, keys, total, rng)
+    args = (np.arange(0, PROMPTS, 4), K, CROSS_PROMPT, None, keys, total, rng)
     explicit, implicit = build_pool(*args, implicit_min_pairs=10**9), build_pool(*args, implicit_min_pairs=0)
     assert implicit.implicit and len(implicit.excluded) > 0
     table = torch.as_tensor(rng.normal(size=(total, 4)), dtype=torch.float32)
