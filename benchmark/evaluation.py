@@ -34,6 +34,7 @@ class Evaluator:
         accuracy_pairs: int,
         chunk_prompts: int,
         test_prompts: int | None = None,
+        probability: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     ):
         prompts = test_embeddings.shape[0] if test_prompts is None else min(test_prompts, len(test_embeddings))
         self.embeddings = test_embeddings[:prompts]
@@ -42,6 +43,7 @@ class Evaluator:
         self.bon_n = sorted({min(n, k) for n in bon_n})
         self.chunk_prompts = effective_chunk_prompts(chunk_prompts, k, test_embeddings.shape[2])
         self.draws = Draws(seed, prompts, k, bon_repeats, accuracy_pairs)
+        self.probability = probability  # the annotator's P(a ≻ b), for pair_nll and pair_ece
 
     @property
     def largest_n(self) -> int:
@@ -67,4 +69,5 @@ class Evaluator:
         return out
 
     def evaluate(self, reward: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> dict[str, float]:
-        return evaluate(Predictions(self.predict(reward, device), self.golden, self.draws, self.bon_n))
+        return evaluate(Predictions(self.predict(reward, device), self.golden, self.draws, self.bon_n,
+                                    self.probability))

@@ -74,7 +74,7 @@ class ActiveLearning:
         ev = spec.eval
         self.evaluator = Evaluator(
             data.test_embeddings, data.test_rewards, self.seed, ev.bon_n,
-            ev.bon_repeats, ev.accuracy_pairs, ev.chunk_prompts, ev.test_prompts,
+            ev.bon_repeats, ev.accuracy_pairs, ev.chunk_prompts, ev.test_prompts, self.annotator.probability,
         )
         self.labelled = LabelledSet(self.total_responses)
         self.model: RewardHead | None = None

@@ -162,6 +162,38 @@ def kendall_per_prompt(predicted: np.ndarray, golden: np.ndarray) -> float:
     return float(tau[valid].mean()) if valid.any() else float("nan")
 
 
+def best_of_4_accuracy(predicted: np.ndarray, golden: np.ndarray, draws: np.ndarray) -> float:
+    """RewardBench 2's best-of-4 accuracy: share of draws (P, M, 4) of four responses of one prompt whose golden best
+    the model scores strictly above the other three. Draws whose golden best is tied are left out; NaN if all are."""
+    rows = np.arange(predicted.shape[0])[:, None, None]
+    gold, pred = golden[rows, draws], predicted[rows, draws]
+    best = gold.argmax(axis=-1)[..., None]
+    gold_best, pred_best = np.take_along_axis(gold, best, -1), np.take_along_axis(pred, best, -1)
+    others = np.arange(4) != best
+    decided = ((gold < gold_best) | ~others).all(axis=-1)
+    correct = ((pred < pred_best) | ~others).all(axis=-1)
+    return float(correct[decided].mean()) if decided.any() else float("nan")
+
+
+def pair_calibration(predicted: np.ndarray, golden: np.ndarray, pairs: np.ndarray,
+                     probability: Callable[[np.ndarray, np.ndarray], np.ndarray], bins: int = 10) -> dict[str, float]:
+    """How well the model's pair probabilities p̂ = σ(r̂_a − r̂_b) match the annotator's true p* on test pairs (P, M, 2).
+
+    ``pair_nll``: mean −[p* log p̂ + (1 − p*) log(1 − p̂)], the expected negative log-likelihood of an annotator's
+    label; ``pair_ece``: ``bins`` equal-width bins of p̂, Σ_b (n_b / n)·|mean p̂_b − mean p*_b|.
+    """
+    rows = np.arange(predicted.shape[0])[:, None]
+    logit = (predicted[rows, pairs[..., 0]] - predicted[rows, pairs[..., 1]]).reshape(-1)
+    truth = probability(golden[rows, pairs[..., 0]], golden[rows, pairs[..., 1]]).reshape(-1)
+    log_p, log_not_p = -np.logaddexp(0.0, -logit), -np.logaddexp(0.0, logit)  # log σ(x), log σ(−x), stably
+    p = np.exp(log_p)
+    bin_of = np.minimum((p * bins).astype(np.int64), bins - 1)
+    count = np.bincount(bin_of, minlength=bins)
+    gap = np.abs(np.bincount(bin_of, p, bins) - np.bincount(bin_of, truth, bins))  # n_b·|mean p̂_b − mean p*_b|
+    return {"pair_nll": float(-(truth * log_p + (1 - truth) * log_not_p).mean()),
+            "pair_ece": float(gap[count > 0].sum() / len(p))}
+
+
 class Draws:
     """The random draws of a run's test-set metrics, fixed for the whole run (every round, every selector).
 
@@ -192,6 +224,8 @@ class Predictions:
     golden: np.ndarray
     draws: Draws
     bon_n: Sequence[int]  # best-of-N sizes, clipped to the responses available
+    #: The annotator's true P(a ≻ b) from golden rewards, for the calibration metrics (None: they are not computed).
+    probability: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 def spearman_metrics(test: Predictions) -> dict[str, float]:
@@ -209,6 +243,30 @@ def accuracy_metrics(test: Predictions) -> dict[str, float]:
 
 def bon_metrics(test: Predictions) -> dict[str, float]:
     return best_of_n(test.predicted, test.golden, test.draws.subsets, test.bon_n)
+
+
+#: Best-of-4 draws per test prompt.
+BO4_DRAWS = 10
+
+
+def bo4_metrics(test: Predictions) -> dict[str, float]:
+    """``bo4_accuracy`` on ``BO4_DRAWS`` draws of 4 responses per prompt from its own stream (needs K ≥ 4)."""
+    prompts, k = test.golden.shape
+    if k < 4:
+        return {}
+    draws = np.argsort(test.draws.stream("bo4_accuracy").random((prompts, BO4_DRAWS, k)), axis=-1)[..., :4]
+    return {"bo4_accuracy": best_of_4_accuracy(test.predicted, test.golden, draws)}
+
+
+def calibration_metrics(test: Predictions) -> dict[str, float]:
+    """``pair_nll`` and ``pair_ece`` on as many random pairs per prompt as the accuracy pairs, from their own stream."""
+    if test.probability is None:
+        return {}
+    prompts, k = test.golden.shape
+    rng, count = test.draws.stream("pair_nll"), test.draws.accuracy_pairs.shape[1]
+    first = rng.integers(0, k, size=(prompts, count))
+    second = (first + rng.integers(1, k, size=(prompts, count))) % k
+    return pair_calibration(test.predicted, test.golden, np.stack([first, second], axis=-1), test.probability)
 
 
 @dataclass(frozen=True)
@@ -245,6 +303,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("spearman_skipped_prompts", "test prompts with constant golden rewards"),
     Metric("kendall_tau", "Kendall τ-b", lower_is_better=False, compute=kendall_metrics),
     Metric("test_accuracy", "test pairwise accuracy", lower_is_better=False, compute=accuracy_metrics),
+    Metric("bo4_accuracy", "best-of-4 accuracy", lower_is_better=False, compute=bo4_metrics),
+    Metric("pair_nll", "pair NLL under the annotator", lower_is_better=True, compute=calibration_metrics),
+    Metric("pair_ece", "pair calibration error (10 bins)", lower_is_better=True),
     Metric("bon/{n}", "best-of-{n} golden reward", lower_is_better=False, summarised=True, short="BoN-{n}",
            round_table=True, compute=bon_metrics),
     Metric("bon_oracle/{n}", "best golden reward of {n}"),

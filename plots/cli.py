@@ -5,6 +5,9 @@ vs labels, one panel per setting, one line per selector), ``toy.png/.pdf`` when 
 ``summary.md`` and ``summary.csv``, and ``runs.csv`` (``runs.parquet`` with pyarrow): the tidy rows, one per
 run and round, that everything else is computed from (``benchmark.load_runs``).
 
+``--x cost --cost in_prompt=1,cross_prompt=2`` also draws ``curves_cost.png/.pdf`` against the annotation cost of
+each round's pairs (plots.cost), computed here from the runs' files, so it changes no run.
+
 Bands: --band ci (Student-t interval), se (±1 standard error) or none; by default ci from 5 seeds, se from 2,
 none for 1 (a 95 % t band at 2 seeds is ±12.7 standard errors and hides the lines). The title names the band.
 """
@@ -19,6 +22,7 @@ import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_text
+from plots.cost import COST, parse_costs, with_cost
 from plots.curves import choose_bon, choose_metrics
 from plots.figures import curves_figure
 from plots.intervals import BANDS, LEVEL
@@ -46,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--band", choices=BANDS,
                         help="band around each curve (default: ci from 5 seeds, se from 2, none for 1)")
     parser.add_argument("--selectors", type=names, help="comma-separated selectors to show (default: all)")
+    parser.add_argument("--x", choices=("labels", "cost"), default="labels",
+                        help="x axis of the curves: labelled pairs, or annotation cost (plots.cost; needs --cost)")
+    parser.add_argument("--cost", help="cost per pair type for --x cost, e.g. in_prompt=1,cross_prompt=2")
     parser.add_argument("--metrics", type=names, default=["spearman", "bon"],
                         help="comma-separated figure rows: spearman, bon or any metrics.jsonl key "
                              "(default: spearman,bon)")
@@ -55,6 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--columns {args.columns}: give at least 1 panel per row")
     if not 0 < args.level < 1:
         parser.error(f"--level {args.level}: give a confidence level between 0 and 1, e.g. 0.95")
+    if (args.x == "cost") != (args.cost is not None):
+        parser.error("--x cost and --cost go together, e.g. --x cost --cost in_prompt=1,cross_prompt=2")
     return args
 
 
@@ -76,6 +85,11 @@ def run(args: argparse.Namespace) -> Drawn:
     out = args.out or args.folders[0] / "plots"
     out.mkdir(parents=True, exist_ok=True)
     written = save_runs(frame, out)
+    if args.x == "cost":
+        costs = parse_costs(args.cost)
+        figure = curves_figure(with_cost(frame, costs), metrics, args.paired, args.columns, args.band, args.level,
+                               COST, f"annotation cost ({args.cost})")
+        written += save_figure(figure, out, "curves_cost")
     figure = curves_figure(frame, metrics, args.paired, args.columns, args.band, args.level)
     written += save_figure(figure, out, "curves")
     toys = toy_settings(frame)

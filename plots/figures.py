@@ -9,7 +9,7 @@ side of 0 is a difference the seeds agree on. The legend lists the lines best fi
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -46,14 +46,19 @@ def rows_for(metrics: Sequence[Metric], paired: bool) -> list[Row]:
     return [Row(m) for m in metrics] + ([Row(m, True) for m in metrics] if paired else [])
 
 
-def line_curves(rows: pd.DataFrame, line: str, row: Row) -> Curves | None:
-    curves = metric_curves(rows[rows["line"] == line], row.metric.key)
-    if not row.paired:
+def line_curves(rows: pd.DataFrame, line: str, row: Row, x: str = "n_labels") -> Curves | None:
+    """The line's curves (or paired difference to random) at its rounds; with ``x`` other than n_labels (e.g. the
+    annotation cost), each round is placed at the line's mean ``x`` over seeds."""
+    mine = rows[rows["line"] == line]
+    curves = metric_curves(mine, row.metric.key)
+    if row.paired:
+        baseline = baseline_line(rows)
+        if baseline is None or baseline == line:
+            return None
+        curves = paired_difference(curves, metric_curves(rows[rows["line"] == baseline], row.metric.key))
+    if curves is None or x == "n_labels":
         return curves
-    baseline = baseline_line(rows)
-    if baseline is None or baseline == line:
-        return None
-    return paired_difference(curves, metric_curves(rows[rows["line"] == baseline], row.metric.key))
+    return replace(curves, n_labels=mine.groupby("n_labels")[x].mean().loc[curves.n_labels].to_numpy())
 
 
 def legend_label(rows: pd.DataFrame, line: str) -> str:
@@ -63,12 +68,12 @@ def legend_label(rows: pd.DataFrame, line: str) -> str:
 
 
 def draw_panel(axis: Any, rows: pd.DataFrame, order: Sequence[str], row: Row, band: str,
-               level: float) -> dict[str, Any]:
+               level: float, x: str = "n_labels") -> dict[str, Any]:
     """Draw the lines of one setting's ``rows`` for ``row``, in ``order``; returns legend handles by line."""
     handles = {}
     observed: list[np.ndarray] = []
     for line in [name for name in order if (rows["line"] == name).any()]:
-        curves = line_curves(rows, line, row)
+        curves = line_curves(rows, line, row, x)
         if curves is None:
             continue
         selector = str(rows.loc[rows["line"] == line, "selector"].iloc[0])
@@ -135,8 +140,10 @@ def row_major(items: Sequence[str], ncol: int) -> list[str]:
 
 
 def curves_figure(frame: pd.DataFrame, metrics: Sequence[Metric], paired: bool = False, columns: int = 4,
-                  band: str | None = None, level: float = LEVEL) -> Any:
-    """One figure: for each block of ``columns`` settings, one row per metric (then per paired difference)."""
+                  band: str | None = None, level: float = LEVEL, x: str = "n_labels",
+                  x_label: str = "labelled pairs") -> Any:
+    """One figure: for each block of ``columns`` settings, one row per metric (then per paired difference), against
+    ``x`` (a frame column: labels, or the annotation cost of plots.cost)."""
     from plots.render import pyplot
 
     band = band_for(frame, band)
@@ -156,13 +163,13 @@ def curves_figure(frame: pd.DataFrame, metrics: Sequence[Metric], paired: bool =
         setting_rows = frame[frame["setting"] == setting]
         for r, row in enumerate(rows):
             axis = axes[block * len(rows) + r, column]
-            handles.update(draw_panel(axis, setting_rows, order, row, band, level))
+            handles.update(draw_panel(axis, setting_rows, order, row, band, level, x))
             if r == 0:
                 axis.set_title(setting, fontsize=10)
             if column == 0:
                 axis.set_ylabel(row.label, fontsize=8)
             if r == len(rows) - 1:
-                axis.set_xlabel("labelled pairs")
+                axis.set_xlabel(x_label)
     for index in range(len(panels), blocks * width):
         block, column = divmod(index, width)
         for r in range(len(rows)):

@@ -68,3 +68,32 @@ def band_interval(values: np.ndarray, band: str, level: float = LEVEL) -> Interv
 def default_band(seeds: int) -> str:
     """``ci`` from :data:`CI_SEEDS` seeds, ``se`` from 2, ``none`` for one."""
     return "ci" if seeds >= CI_SEEDS else "se" if seeds >= 2 else "none"
+
+
+def paired_p_value(differences: np.ndarray | list[float]) -> float:
+    """Two-sided p of the one-sample t test that the mean per-seed difference is 0 (the test the t interval
+    inverts); NaN for one seed. Differences that are all equal give p = 0 (or 1 when they are all 0)."""
+    values = np.asarray(differences, dtype=np.float64)
+    if len(values) < 2:
+        return float("nan")
+    spread = values.std(ddof=1)
+    if spread == 0:
+        return 0.0 if values.mean() != 0 else 1.0
+    statistic = values.mean() / (spread / np.sqrt(len(values)))
+    return float(2 * stats.t.sf(abs(statistic), len(values) - 1))
+
+
+def holm_significant(p_values: dict[str, float], level: float = LEVEL) -> dict[str, bool]:
+    """Holm's step-down rule over one family of tests: sort p ascending and reject while p_(i) ≤ α / (m − i + 1).
+
+    It keeps the chance of any false "significant" in the family at most α = 1 − ``level`` whatever the tests'
+    dependence; a NaN p (one seed) counts in m and is never significant.
+    """
+    alpha, m = 1 - level, len(p_values)
+    order = sorted(p_values, key=lambda key: (np.isnan(p_values[key]), p_values[key]))
+    significant = dict.fromkeys(p_values, False)
+    for rank, key in enumerate(order):
+        if not p_values[key] <= alpha / (m - rank):
+            break
+        significant[key] = True
+    return significant

@@ -1,13 +1,12 @@
 """``make results`` (``python -m plots.results_page``): the suite's own results page, docs/results.md, in one command.
 
-It runs the three results sweeps through the real CLI (finished runs are skipped, so a rerun only redraws), draws
-each with the plotting code and writes the page: how to reproduce it, the wall time the sweeps took, the figures,
-the summary tables, and one paragraph per claim of the paper (docs/method.md §8) whose numbers and verdict are
-computed from the run folders, so the page cannot drift from the runs it was built from. Full-size figures, PDFs
-and CSVs go to ``<root>/plots/<sweep>``; only small PNGs go to docs/results/, since those are committed.
-
-Every comparison is paired by seed (runs with one seed share prompts, initial batch and label noise) and uses the
-Student-t interval of plots.intervals; "significant" means that interval excludes 0.
+Three modules share the work: ``plots.results_sweeps`` runs the sweeps through the real CLI (finished runs are
+skipped, so a rerun only redraws) and records their wall time; ``plots.results_verdicts`` computes every claim's
+numbers and verdict from the run folders; this module draws the figures and renders the page, so the page cannot
+drift from the runs it was built from. The page holds one section per dataset of :data:`DATASETS` — each with its
+claims sweep (every selector, both pair setups) and its batch sweep, read by the same verdict rules — then the 2D
+toy and the paper's open checks. Full-size figures, PDFs and CSVs go to ``<root>/plots/<sweep>``; only small PNGs
+go to docs/results/, since those are committed.
 """
 
 import argparse
@@ -15,8 +14,6 @@ import io
 import json
 import logging
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -24,345 +21,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from benchmark import design_gap
 from benchmark.errors import UserError
-from benchmark.outputs import atomic_write_bytes, atomic_write_json, atomic_write_text
+from benchmark.outputs import atomic_write_bytes, atomic_write_text
 from benchmark.sweep import SUMMARY_FILE
 from plots import cli
-from plots.curves import BASELINE
-from plots.intervals import LEVEL, Interval, t_interval
+from plots.curves import choose_metrics
+from plots.deltas import delta_figure
+from plots.figures import curves_figure
+from plots.intervals import LEVEL
 from plots.loading import final_rows, settings
-from plots.tables import (
-    AUC_SPEARMAN,
-    FINAL_SPEARMAN,
-    markdown_table,
-    run_statistics,
-    target_spearman,
-    to_markdown,
-)
+from plots.render import save_figure
+from plots.results_sweeps import TIMING_FILE, read_timing, run_sweeps, sweep_folder
+from plots.results_verdicts import WORDING, Claim, Sweep, claim_batch, claim_cross, claim_dopt, count, toy_sentence
+from plots.style import PAPER_EIGHT
+from plots.tables import run_statistics, target_spearman, to_markdown
 
-SYNTHETIC, BATCH, TOY = "results_synthetic", "results_batch", "results_toy"
-SWEEPS = (SYNTHETIC, BATCH, TOY)
-TIMING_FILE = "results_timing.json"
+TOY = "results_toy"
 MAX_PNG_BYTES = 300_000
-CLAIMED = ("dopt", "pastaware_dopt")  # the paper's methods
-IN_PROMPT, CROSS_PROMPT = "in_prompt", "cross_prompt"
-AGREES, DISAGREES, NOT_TESTED = "agrees", "does not agree", "not tested"
-
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m plots.results_page", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("overrides", nargs="*",
-                        help="Hydra overrides for every sweep, e.g. seed=0,1 selector=random,entropy,dopt (a trial)")
-    parser.add_argument("--root", type=Path, default=Path("outputs/results"),
-                        help="where the sweeps write their runs, full-size plots and the timing file")
-    parser.add_argument("--skip-sweeps", action="store_true", help="only draw and write the page from the runs")
-    parser.add_argument("--seeds", type=int, help="seeds 0..N-1 instead of the sweeps' 5 (adds seed=range(N))")
-    parser.add_argument("--page", type=Path, default=Path("docs/results.md"), help="the page to write")
-    parser.add_argument("--figures", type=Path, default=Path("docs/results"), help="folder of the page's PNGs")
-    args = parser.parse_args(argv)
-    bad = [text for text in args.overrides if "=" not in text]
-    if bad:
-        parser.error(f"{' '.join(bad)}: an override is key=value, e.g. seed=0,1")
-    if args.seeds is not None:
-        if args.seeds < 1:
-            parser.error(f"--seeds {args.seeds}: give at least 1")
-        args.overrides.append(f"seed=range({args.seeds})")
-    return args
-
-
-# ---- running the sweeps -------------------------------------------------------------------------------------------
-
-def sweep_folder(root: Path, name: str) -> Path:
-    return root / "multirun" / name
-
-
-def sweep_command(name: str, root: Path, overrides: Sequence[str]) -> list[str]:
-    """The documented CLI call, from the same environment as this Python."""
-    executable = Path(sys.executable).with_name("arm-bench")
-    return [str(executable), "-m", f"+sweep={name}", "hydra/launcher=joblib", "logger=none",
-            f"output_root={root}", *overrides]
-
-
-def machine() -> dict[str, Any]:
-    """Cores this process may use and the CPU model, as the page reports them."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                  if line.startswith("model name")]
-        cpu = models[0] if models else cpu
-    return {"cores": cores, "cpu": cpu}
-
-
-def read_timing(root: Path) -> dict[str, Any]:
-    path = root / TIMING_FILE
-    return json.loads(path.read_text()) if path.exists() else {"sweeps": {}}
-
-
-def runs_computed_since(folder: Path, started: float) -> int:
-    """Run folders that trained a round since ``started``: a skipped finished run writes no metrics."""
-    return sum(1 for path in folder.rglob("metrics.jsonl") if path.stat().st_mtime >= started)
-
-
-def run_sweeps(root: Path, overrides: Sequence[str]) -> None:
-    """Run each sweep; add its wall time to ``<root>/results_timing.json`` when it computed something, so a rerun
-    that only skips finished runs keeps the time of the runs that did the work."""
-    timing = read_timing(root)
-    for name in SWEEPS:
-        command = sweep_command(name, root, overrides)
-        print("+ " + " ".join(command), flush=True)
-        started = time.time()
-        code = subprocess.run(command, check=False).returncode
-        elapsed = time.time() - started
-        summary = sweep_folder(root, name) / SUMMARY_FILE
-        if code != 0 and not (code == 1 and summary.exists() and summary.stat().st_mtime >= started):
-            raise UserError(f"sweep {name} stopped with exit code {code} before finishing its jobs (see its "
-                            "message above); fix that and rerun")
-        computed = runs_computed_since(sweep_folder(root, name), started)
-        print(f"{name}: {elapsed / 60:.1f} min, {computed} run(s) computed", flush=True)
-        if computed:
-            entry = timing["sweeps"].setdefault(name, {"seconds": 0.0, "runs_computed": 0})
-            entry.update(seconds=entry["seconds"] + elapsed, runs_computed=entry["runs_computed"] + computed,
-                         overrides=list(overrides))
-            timing.update(machine())
-            atomic_write_json(root / TIMING_FILE, timing)
-
-
-# ---- drawing -------------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Sweep:
-    """One sweep's runs and everything the page says about them."""
-
-    name: str
-    frame: pd.DataFrame  # benchmark.load_runs rows of its finished runs
-    table: pd.DataFrame  # plots.tables.summary_table
-    stats: pd.DataFrame  # per run: plots.tables.run_statistics plus the setup/batch labels and batch.size
-    bon_key: str
-    images: list[Path]
-    summary: dict[str, Any] | None  # its sweep_summary.json
-
-    @property
-    def seeds(self) -> int:
-        return int(self.stats["seed"].nunique())
-
-
-def shrink_png(source: Path, target: Path, limit: int = MAX_PNG_BYTES) -> Path:
-    """Copy ``source`` to ``target`` as a 256-colour PNG, scaled down until it is at most ``limit`` bytes: plot
-    colours are few, so the palette loses nothing visible, and the committed file stays small."""
-    from PIL import Image
-
-    image = Image.open(source).convert("RGB")
-    while True:
-        buffer = io.BytesIO()
-        image.quantize(256).save(buffer, "PNG", optimize=True)
-        if buffer.tell() <= limit or image.width < 600:
-            break
-        scale = 0.95 * (limit / buffer.tell()) ** 0.5
-        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
-    atomic_write_bytes(target, buffer.getvalue())
-    return target
-
-
-def draw(root: Path, name: str, figures: Path) -> Sweep:
-    """arm-bench-plot --paired into ``<root>/plots/<name>``, small copies of its PNGs into ``figures/<name>``, and the
-    numbers the page needs."""
-    folder = sweep_folder(root, name)
-    if not folder.is_dir():
-        raise UserError(f"{folder} does not exist: run `make results` without --skip-sweeps, or pass the --root "
-                        "the sweeps wrote to")
-    drawn = cli.run(cli.parse_args([str(folder), "--out", str(root / "plots" / name), "--paired"]))
-    (figures / name).mkdir(parents=True, exist_ok=True)
-    for old in (figures / name).glob("*.png"):
-        old.unlink()
-    images = [shrink_png(path, figures / name / path.name) for path in drawn.written if path.suffix == ".png"]
-    frame, bon_key = drawn.frame, drawn.bon_key
-    stats = run_statistics(frame, bon_key, target_spearman(frame, None)[0])
-    stats = stats.join(final_rows(frame)[["setup", "batch", "batch.size", "n_labels"]])
-    summary_path = folder / SUMMARY_FILE
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    return Sweep(name, frame, drawn.table, stats, bon_key, images, summary)
-
-
-# ---- numbers and verdicts ------------------------------------------------------------------------------------------
-
-def difference(wide: pd.DataFrame, first: str, second: str) -> Interval | None:
-    """``first − second`` columns of a seeds × cases table, over the seeds both have; None without one."""
-    both = wide[[first, second]].dropna() if {first, second} <= set(wide.columns) else wide.iloc[:0]
-    return t_interval((both[first] - both[second]).to_numpy()) if len(both) else None
-
-
-def better(interval: Interval | None) -> bool:
-    """Significantly lower (better, for 1 − ρ)."""
-    return interval is not None and bool(interval.high < 0)
-
-
-def worse(interval: Interval | None) -> bool:
-    return interval is not None and bool(interval.low > 0)
-
-
-def number(value: float) -> str:
-    return f"{float(value):.3f}"
-
-
-def with_interval(interval: Interval) -> str:
-    """'−0.012 [−0.020, −0.004]': the mean and its t interval (no bracket for one seed)."""
-    text = number(interval.mean)
-    return text if np.isnan(interval.low) else f"{text} [{number(interval.low)}, {number(interval.high)}]"
-
-
-def table_interval(row: pd.Series, key: str) -> Interval:
-    """A summary-table statistic (``<key>_mean``/``_low``/``_high``) as an Interval."""
-    return Interval(*(np.float64(row[f"{key}_{part}"]) for part in ("mean", "low", "high")), int(row["seeds"]))
-
-
-def count(n: int, noun: str) -> str:
-    """'1 seed', '5 seeds'."""
-    return f"{n} {noun}{'s' * (n != 1)}"
-
-
-def inconclusive(seeds: int) -> str:
-    return f"inconclusive at {count(seeds, 'seed')}"
-
-
-def overall(verdicts: Sequence[str], seeds: int) -> str:
-    """One verdict from several cases: any disagreement wins, then agreement only if every case agrees."""
-    if not verdicts:
-        return NOT_TESTED
-    if DISAGREES in verdicts:
-        return DISAGREES
-    return AGREES if all(v == AGREES for v in verdicts) else inconclusive(seeds)
-
-
-def listed(names: Sequence[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names) or "none"
-
-
-def claim_dopt(sweep: Sweep) -> str:
-    """Claim (a): D-opt and past-aware D-opt beat the other selectors, per setup, by AUC of 1 − ρ."""
-    methods = [m for m in CLAIMED if m in set(sweep.stats["selector"])]
-    text = ("**(a) D-opt vs the other selectors.** Paper: D-opt and past-aware D-opt are more label-efficient than "
-            "the selectors from the deep-learning and classical literature (Figure 3). Here, by the area under the "
-            "curve (AUC) of 1 − ρ, lower is better: ")
-    if not methods:
-        return text + f"no D-opt runs in {SYNTHETIC}. Verdict: **{NOT_TESTED}**."
-    sentences, verdicts = [], []
-    for setting in settings(sweep.frame):
-        rows = sweep.stats[sweep.stats["setting"] == setting]
-        wide = rows.pivot(index="seed", columns="selector", values=AUC_SPEARMAN)
-        others = [s for s in wide.columns if s not in CLAIMED]
-        table = sweep.table[sweep.table["setting"] == setting].set_index("selector")
-        for method in [m for m in methods if m in wide.columns]:
-            diffs = {other: difference(wide, method, other) for other in others}
-            beats = [o for o in others if better(diffs[o])]
-            beaten_by = [o for o in others if worse(diffs[o])]
-            tied = [o for o in others if o not in beats and o not in beaten_by]
-            if beaten_by or worse(diffs.get(BASELINE)):
-                verdict = DISAGREES
-            elif better(diffs.get(BASELINE)) and 2 * len(beats) >= len(others):
-                verdict = AGREES
-            else:
-                verdict = inconclusive(sweep.seeds)
-            verdicts.append(verdict)
-            row = table.loc[method]
-            delta = (f"its paired Δ AUC vs random is {with_interval(table_interval(row, 'delta_' + AUC_SPEARMAN))}"
-                     if f"delta_{AUC_SPEARMAN}_mean" in row and not np.isnan(row[f"delta_{AUC_SPEARMAN}_mean"])
-                     else "there are no random runs to pair it with")
-            sentences.append(
-                f"in {setting}, `{method}` ranks {row['rank']} of {len(table)} selectors (AUC "
-                f"{with_interval(table_interval(row, AUC_SPEARMAN))}); {delta}; it is significantly better than "
-                f"{len(beats)} of the {len(others)} other selectors"
-                + (f", not separated from {listed(tied)}" if tied else "")
-                + (f", significantly worse than {listed(beaten_by)}" if beaten_by else "") + f" ({verdict})")
-    rule = ("a case agrees when the method is significantly better than random and than at least half of the other "
-            "selectors and significantly worse than none, does not agree when some selector (or random) is "
-            "significantly better, and is inconclusive otherwise")
-    return (text + "; ".join(sentences) + f". Verdict: **{overall(verdicts, sweep.seeds)}** ({rule}; other "
-            f"selectors exclude the two D-opt methods; {count(sweep.seeds, 'seed')}, paired by seed).")
-
-
-def claim_cross(sweep: Sweep) -> str:
-    """Claim (b): cross-prompt pairs beat in-prompt pairs, per selector, by AUC of 1 − ρ (cross − in, by seed)."""
-    text = ("**(b) Cross-prompt vs in-prompt pairs.** Paper: cross-prompt comparisons significantly enhance "
-            "labelling efficiency over in-prompt ones (Figure 5). ")
-    if not {IN_PROMPT, CROSS_PROMPT} <= set(sweep.stats["setup"]):
-        return text + f"Not both setups in {SYNTHETIC}. Verdict: **{NOT_TESTED}**."
-    wide = sweep.stats.pivot(index=["selector", "seed"], columns="setup", values=AUC_SPEARMAN)
-    diffs = {selector: difference(group, CROSS_PROMPT, IN_PROMPT) for selector, group in wide.groupby(level="selector")}
-    order = sorted((s for s in diffs if diffs[s] is not None), key=lambda s: float(diffs[s].mean))
-    lower = [s for s in order if diffs[s].mean < 0]
-    gains, losses = [s for s in order if better(diffs[s])], [s for s in order if worse(diffs[s])]
-    cap = sweep.frame["candidates_per_round"].iloc[0] if "candidates_per_round" in sweep.frame else None
-    pools = "" if cap is None or pd.isna(cap) else f" from pools of the same size ({int(cap)} pairs per round)"
-    dopt = diffs.get("dopt")
-    if worse(dopt) or len(losses) > len(gains):
-        verdict = DISAGREES
-    elif (dopt is None or better(dopt)) and len(gains) > len(losses):
-        verdict = AGREES
-    else:
-        verdict = inconclusive(sweep.seeds)
-    on_dopt = (f" For `dopt` the AUC is {number(wide.loc['dopt', IN_PROMPT].mean())} in-prompt and "
-               f"{number(wide.loc['dopt', CROSS_PROMPT].mean())} cross-prompt, Δ (cross − in) "
-               f"{with_interval(dopt)}." if dopt is not None else " There are no `dopt` runs.")
-    text += (f"Here, with both pair types drawn{pools}, the AUC of 1 − ρ is lower with cross-prompt pairs for "
-             f"{len(lower)} of {len(order)} selectors, significantly for {len(gains)} ({listed(gains)}), and "
-             f"significantly higher for {len(losses)} ({listed(losses)}).{on_dopt} Verdict: **{verdict}** (agrees "
-             "when cross-prompt is significantly better for `dopt` and for more selectors than it is significantly "
-             "worse; does not agree when it is significantly worse for `dopt` or for more selectors than better; "
-             f"{count(sweep.seeds, 'seed')}, paired by seed).")
-    rows = [[f"`{s}`", number(wide.loc[s, IN_PROMPT].mean()), number(wide.loc[s, CROSS_PROMPT].mean()),
-             with_interval(diffs[s]) + (" *" if better(diffs[s]) or worse(diffs[s]) else "")] for s in order]
-    return text + "\n\n" + markdown_table(
-        ["selector", "AUC 1−ρ in-prompt", "AUC 1−ρ cross-prompt", "Δ cross − in [95 % CI]"], rows)
-
-
-def claim_batch(sweep: Sweep) -> str:
-    """Claim (c): small batches beat large ones at equal labels: final 1 − ρ, smallest − largest batch, by seed."""
-    text = ("**(c) Small vs large batches.** Paper: smaller annotation batches with more frequent retraining are "
-            "more label-efficient (Figure 4). ")
-    stats = sweep.stats
-    sizes = sorted(int(s) for s in stats["batch.size"].unique())
-    if len(sizes) < 2:
-        return text + f"Only one batch size in {BATCH}. Verdict: **{NOT_TESTED}**."
-    small, large = sizes[0], sizes[-1]
-    labels = sorted(int(n) for n in stats["n_labels"].unique())
-    diffs, rows = {}, []
-    for selector, group in stats.groupby("selector"):
-        wide = group.pivot(index="seed", columns="batch.size", values=FINAL_SPEARMAN)
-        diffs[selector] = difference(wide, small, large)
-        for size in sizes:
-            at = group[group["batch.size"] == size]
-            rows.append([f"`{selector}`", str(size), with_interval(t_interval(at[FINAL_SPEARMAN].to_numpy())),
-                         with_interval(t_interval(at[AUC_SPEARMAN].to_numpy()))])
-    dopt = diffs.get("dopt")
-    verdict = (NOT_TESTED if dopt is None else AGREES if better(dopt) else DISAGREES if worse(dopt)
-               else inconclusive(sweep.seeds))
-    equal = f"all end at {labels[0]} labels" if len(labels) == 1 else f"end at {', '.join(map(str, labels))} labels"
-    deltas = "; ".join(f"`{s}` {with_interval(d)}" for s, d in diffs.items() if d is not None)
-    text += (f"Here batches of {', '.join(map(str, sizes))} pairs per round {equal}. Final 1 − ρ with batch {small} "
-             f"minus with batch {large}, paired by seed (negative = the small batch is better): {deltas}. Verdict: "
-             f"**{verdict}** (from `dopt`'s difference: agrees when significantly negative, does not agree when "
-             f"significantly positive; {count(sweep.seeds, 'seed')}). The AUC also counts that a large batch retrains "
-             "less often, so it is shown but the verdict uses the final value at equal labels.")
-    return text + "\n\n" + markdown_table(["selector", "batch", "final 1−ρ [95 % CI]", "AUC 1−ρ [95 % CI]"], rows)
-
-
-def toy_sentence(sweep: Sweep) -> str:
-    """Which selectors reach the lowest final 1 − ρ on the 2D toy."""
-    table = sweep.table.sort_values(f"{FINAL_SPEARMAN}_mean").reset_index(drop=True)
-    best = table.head(3)
-    named = [f"`{row['selector']}` ({with_interval(table_interval(row, FINAL_SPEARMAN))})"
-             for _, row in best.iterrows()]
-    places = [f"`{name}` ranks {place + 1} of {len(table)} ({number(table.loc[place, f'{FINAL_SPEARMAN}_mean'])})"
-              for name in ("dopt", BASELINE) if name not in set(best["selector"])
-              for place in table.index[table["selector"] == name]]
-    return (f"On the 2D toy ({count(sweep.seeds, 'seed')}), the lowest final 1 − ρ is reached by {', '.join(named)}"
-            + (f"; {' and '.join(places)}" if places else "") + ".")
+#: Random pools per setup of the design-gap check (about 7 s per 100 on one core).
+DESIGN_GAP_POOLS = 200
+#: Drawn in every figure of selectors, as the yardsticks: the baseline and the paper's method.
+REFERENCES = ("random", "dopt")
+DUELING = ("deltaucb", "infomax", "drts", "maxminlcb", "rucb")
 
 
 SYNTHETIC_DATA = """\
@@ -387,6 +70,132 @@ width 64). Selectors whose advantage depends on the geometry of the feature spac
 rank differently on real embeddings; agreement here shows the mechanism works on data with this structure, not
 that the paper's figures are reproduced (those need `fig3_in_prompt`, `fig4_batch_size` and `fig5_cross_prompt`
 on the real embeddings)."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One section of the page: a dataset's claims sweep and batch sweep, read by the same verdict rules."""
+
+    name: str
+    title: str
+    claims_sweep: str  # every selector, in- and cross-prompt: claims (a) and (b)
+    batch_sweep: str  # batch sizes at equal labels: claim (c)
+    note: str  # hand-written: how far this data stands in for the paper's
+
+
+#: The page's datasets, one section each, in this order.
+DATASETS = [Dataset("synthetic", "Synthetic data", "results_synthetic", "results_batch", SYNTHETIC_DATA)]
+
+
+def sweep_names(datasets: Sequence[Dataset]) -> list[str]:
+    """Every sweep the page reads: each dataset's two, then the toy."""
+    return [name for d in datasets for name in (d.claims_sweep, d.batch_sweep)] + [TOY]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m plots.results_page", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("overrides", nargs="*",
+                        help="Hydra overrides for every sweep, e.g. seed=0,1 selector=random,entropy,dopt (a trial)")
+    parser.add_argument("--root", type=Path, default=Path("outputs/results"),
+                        help="where the sweeps write their runs, full-size plots and the timing file")
+    parser.add_argument("--skip-sweeps", action="store_true", help="only draw and write the page from the runs")
+    parser.add_argument("--seeds", type=int, help="seeds 0..N-1 instead of the sweeps' 5 (adds seed=range(N))")
+    parser.add_argument("--datasets", type=cli.names, default=[d.name for d in DATASETS],
+                        help="comma-separated dataset sections to build (default: all)")
+    parser.add_argument("--design-gap-pools", type=int, default=DESIGN_GAP_POOLS,
+                        help="random pools per setup of the design-gap check")
+    parser.add_argument("--page", type=Path, default=Path("docs/results.md"), help="the page to write")
+    parser.add_argument("--figures", type=Path, default=Path("docs/results"), help="folder of the page's PNGs")
+    args = parser.parse_args(argv)
+    bad = [text for text in args.overrides if "=" not in text]
+    if bad:
+        parser.error(f"{' '.join(bad)}: an override is key=value, e.g. seed=0,1")
+    unknown = sorted(set(args.datasets) - {d.name for d in DATASETS})
+    if unknown:
+        parser.error(f"--datasets {','.join(unknown)}: not a section; choose from "
+                     f"{', '.join(d.name for d in DATASETS)}")
+    if args.seeds is not None:
+        if args.seeds < 1:
+            parser.error(f"--seeds {args.seeds}: give at least 1")
+        args.overrides.append(f"seed=range({args.seeds})")
+    if args.design_gap_pools < 1:
+        parser.error(f"--design-gap-pools {args.design_gap_pools}: give at least 1")
+    return args
+
+
+# ---- drawing -------------------------------------------------------------------------------------------------------
+
+def shrink_png(source: Path, target: Path, limit: int = MAX_PNG_BYTES) -> Path:
+    """Copy ``source`` to ``target`` as a 256-colour PNG, scaled down until it is at most ``limit`` bytes: plot
+    colours are few, so the palette loses nothing visible, and the committed file stays small."""
+    from PIL import Image
+
+    image = Image.open(source).convert("RGB")
+    while True:
+        buffer = io.BytesIO()
+        image.quantize(256).save(buffer, "PNG", optimize=True)
+        if buffer.tell() <= limit or image.width < 600:
+            break
+        scale = 0.95 * (limit / buffer.tell()) ** 0.5
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    atomic_write_bytes(target, buffer.getvalue())
+    return target
+
+
+def figure_groups(table: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """Readable figures: the paper's eight plus the best of the rest (by AUC rank, in any setting); the other
+    baselines; the dueling selectors. Each also draws :data:`REFERENCES`; the last two only when they have more."""
+    present = list(dict.fromkeys(table["selector"]))
+    rest = table[~table["selector"].isin(PAPER_EIGHT)]
+    best_rest = sorted(set(rest.loc[rest.groupby("setting")["rank"].idxmin(), "selector"])) if len(rest) else []
+    groups = [("curves", [s for s in PAPER_EIGHT if s in present] + best_rest),
+              ("curves_others", [s for s in present if s not in PAPER_EIGHT and s not in DUELING]),
+              ("curves_dueling", [s for s in present if s in DUELING])]
+    return [(stem, list(dict.fromkeys([*[r for r in REFERENCES if r in present], *names])))
+            for index, (stem, names) in enumerate(groups) if (names if index == 0 else set(names) - set(REFERENCES))]
+
+
+def group_figures(drawn: cli.Drawn, out: Path) -> list[Path]:
+    """One curves figure per group of :func:`figure_groups` (PNG and PDF in ``out``; the first is ``curves``)."""
+    metrics = choose_metrics(["spearman", "bon"], drawn.bon_key, drawn.frame)
+    written = []
+    for stem, names in figure_groups(drawn.table):
+        figure = curves_figure(drawn.frame[drawn.frame["selector"].isin(names)], metrics, paired=True)
+        written += save_figure(figure, out, stem)
+    return written
+
+
+def draw(root: Path, name: str, figures: Path) -> Sweep:
+    """arm-bench-plot --paired into ``<root>/plots/<name>`` (every selector in one figure), the page's grouped
+    figures in its ``page/`` folder, small copies of the page's PNGs into ``figures/<name>``, and the numbers the
+    page needs."""
+    folder = sweep_folder(root, name)
+    if not folder.is_dir():
+        raise UserError(f"{folder} does not exist: run `make results` without --skip-sweeps, or pass the --root "
+                        "the sweeps wrote to")
+    out = root / "plots" / name
+    drawn = cli.run(cli.parse_args([str(folder), "--out", str(out), "--paired"]))
+    shown_paths = group_figures(drawn, out / "page") + [p for p in drawn.written if p.stem.startswith("toy")]
+    (figures / name).mkdir(parents=True, exist_ok=True)
+    for old in (figures / name).glob("*.png"):
+        old.unlink()
+    images = [shrink_png(path, figures / name / path.name) for path in shown_paths if path.suffix == ".png"]
+    frame, bon_key = drawn.frame, drawn.bon_key
+    stats = run_statistics(frame, bon_key, target_spearman(frame, None)[0])
+    stats = stats.join(final_rows(frame)[["setup", "batch", "batch.size", "n_labels"]])
+    summary_path = folder / SUMMARY_FILE
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    return Sweep(name, frame, drawn.table, stats, bon_key, images, summary)
+
+
+def draw_deltas(claims: Sequence[Claim], root: Path, figures: Path, name: str) -> Path | None:
+    """The Δ figure of a dataset's claims (one panel per claim, per setting for (a)); None without panels."""
+    panels = [panel for claim in claims for panel in claim.panels if panel.rows]
+    if not panels:
+        return None
+    (path, *_) = save_figure(delta_figure(panels), root / "plots" / name, "deltas")
+    return shrink_png(path, figures / name / "deltas.png")
 
 
 # ---- the page ------------------------------------------------------------------------------------------------------
@@ -448,29 +257,104 @@ def demoted(markdown: str, levels: int) -> str:
 
 
 def reduced_note(timing: dict[str, Any]) -> str:
-    overrides = sorted({o for e in timing.get("sweeps", {}).values() for o in e.get("overrides", [])})
-    if not overrides:
+    """A warning naming each sweep whose runs were computed with overrides (a reduced grid)."""
+    reduced = {name: e["overrides"] for name, e in timing.get("sweeps", {}).items() if e.get("overrides")}
+    if not reduced:
         return ""
-    return (f"> **Reduced trial.** These runs were made with the overrides `{' '.join(overrides)}`, not the full "
-            "grid of the sweep files; run `make results` without ARGS for the page's real numbers.\n\n")
+    parts = "; ".join(f"`{name}` with `{' '.join(overrides)}`" for name, overrides in reduced.items())
+    return (f"> **Reduced trial.** Some runs were made with overrides, not the full grid of the sweep files: {parts}; "
+            "run `make results` without ARGS for the page's real numbers.\n\n")
 
 
-def render_page(sweeps: dict[str, Sweep], timing: dict[str, Any], root: Path, page: Path) -> str:
-    figures = "\n\n".join(f"**{name}**\n\n" + "\n\n".join(
-        f"![{name} {image.stem}]({relative(image, page.parent)})" for image in sweep.images)
-        for name, sweep in sweeps.items())
-    tables = "\n\n".join(f"### {name}\n\n{demoted(to_markdown(s.table, s.bon_key, LEVEL), 2)}"
-                         for name, s in sweeps.items())
+def images_text(sweep: Sweep, page: Path) -> str:
+    return "\n\n".join(f"![{sweep.name} {image.stem}]({relative(image, page.parent)})" for image in sweep.images)
+
+
+def table_text(sweep: Sweep, levels: int) -> str:
+    return demoted(to_markdown(sweep.table, sweep.bon_key, LEVEL), levels)
+
+
+def dataset_section(dataset: Dataset, sweeps: dict[str, Sweep], root: Path, figures: Path, page: Path) -> str:
+    """One dataset's section: its claims with verdicts and their Δ figure, its note, figures and tables."""
+    claims_sweep, batch_sweep = sweeps[dataset.claims_sweep], sweeps[dataset.batch_sweep]
+    claims = [claim_dopt(claims_sweep), claim_cross(claims_sweep), claim_batch(batch_sweep)]
+    deltas = draw_deltas(claims, root, figures, dataset.claims_sweep)
+    delta_image = f"![{dataset.name} deltas]({relative(deltas, page.parent)})\n\n" if deltas else ""
+    return f"""## {dataset.title}
+
+### Claims
+
+{chr(10).join(claim.text + chr(10) for claim in claims)}
+**One Δ panel per claim** (claim (a) per setting: every selector against `dopt`; (b) cross − in prompt per
+selector; (c) smallest − largest batch per selector): a filled dot is significant after Holm over its panel.
+
+{delta_image}**Does this data stand in for LLM embeddings?** {dataset.note}
+
+### Figures
+
+Lines are grouped so each figure stays readable: the paper's eight selectors plus the best of the rest, the other
+baselines, and the dueling selectors, each with `random` and `dopt` as yardsticks; every selector keeps one colour
+throughout. The all-selector figures are in `{shown(root)}/plots/`.
+
+**{claims_sweep.name}**
+
+{images_text(claims_sweep, page)}
+
+**{batch_sweep.name}**
+
+{images_text(batch_sweep, page)}
+
+### Summary tables
+
+#### {claims_sweep.name}
+
+{table_text(claims_sweep, 3)}
+
+#### {batch_sweep.name}
+
+{table_text(batch_sweep, 3)}
+"""
+
+
+def design_gap_section(pools: int) -> str:
+    """results_design_gap: how far dopt's top-n batch is from the exact batch D-optimal design."""
+    batch = 4
+    tables = design_gap.gap_table(pools, batch)
+    dopt = {pairing: float(t["dopt"].mean()) for pairing, t in tables.items()}
+    close = all(float(pd.Series(t["dopt"]).median()) >= 0.95 for t in tables.values())
+    answer = "close to" if close else "not close to"
+    means = ", ".join(f"{pairing.value} {value:.3f}" for pairing, value in dopt.items())
+    return f"""### results_design_gap
+
+**Open check: how far is D-opt's gradient top-n batch from the exact batch D-optimal design?** The paper scores each
+pair by the gradient of log det at the whole pool and takes the top n, a linearisation of the batch design problem.
+On pools small enough to enumerate every batch, `python -m benchmark.design_gap --pools {pools} --batch {batch}`
+finds the exact optimum of the run's own criterion, log det(λI + labelled Fisher + batch Fisher) (the
+`fisher_logdet` diagnostic), and scores each selector's batch (from its YAML) as a fraction of the optimum's
+gain; `random` is the exact mean over all batches. Rule: the gradient top-n counts as close to the exact design
+when its median fraction is at least 0.95 in both setups. Here `dopt` reaches on average {means} of the optimum:
+**{answer} the exact design**. Greedy design on the criterion itself is within (1 − 1/e) of the optimum by
+submodularity, and is shown as the yardstick of what a sequential batch reaches.
+
+{design_gap.markdown(tables, batch)}"""
+
+
+def render_page(datasets: Sequence[Dataset], sweeps: dict[str, Sweep], timing: dict[str, Any], root: Path,
+                figures: Path, page: Path, gap: str) -> str:
+    toy = sweeps[TOY]
+    sections = "\n".join(dataset_section(d, sweeps, root, figures, page) for d in datasets)
     return f"""# Results measured with the sweeps
 
 *Generated by `make results` (`python -m plots.results_page`) from the run folders under `{shown(root)}`: do not
 edit by hand, rerun the command. Numbers are means over seeds with 95 % Student-t intervals in brackets; Δ are
 paired by seed. The claims are those of [method.md §8](method.md#8-claims-the-suite-tests).*
 
-{reduced_note(timing)}## Reproduce
+{reduced_note(timing)}**How to read the verdicts.** {WORDING}
+
+## Reproduce
 
 ```bash
-make results                          # runs the three sweeps (finished runs are skipped), draws, writes this page
+make results                          # runs the sweeps (finished runs are skipped), draws, writes this page
 make results ARGS="--skip-sweeps"     # redraws the page from the runs already there
 make results ARGS="--root outputs/trial seed=0,1 selector=random,entropy,dopt"   # a reduced trial
 ```
@@ -484,36 +368,32 @@ Each sweep is `arm-bench -m +sweep=<name> hydra/launcher=joblib logger=none outp
 
 {failures_text(list(sweeps.values()))}
 
-## Claims
+{sections}
+## The 2D toy
 
-{claim_dopt(sweeps[SYNTHETIC])}
+{toy_sentence(toy)}
 
-{claim_cross(sweeps[SYNTHETIC])}
+{images_text(toy, page)}
 
-{claim_batch(sweeps[BATCH])}
+{table_text(toy, 2)}
 
-**The 2D toy.** {toy_sentence(sweeps[TOY])}
+## The paper's open checks
 
-**Does the synthetic data stand in for LLM embeddings?** {SYNTHETIC_DATA}
-
-## Figures
-
-{figures}
-
-## Summary tables
-
-{tables}
+{gap}
 """
 
 
 def build(args: argparse.Namespace) -> Path:
     root = args.root.resolve()
+    datasets = [d for d in DATASETS if d.name in args.datasets]
+    names = sweep_names(datasets)
     if not args.skip_sweeps:
-        run_sweeps(root, args.overrides)
+        run_sweeps(root, args.overrides, names)
     started = time.time()
-    sweeps = {name: draw(root, name, args.figures) for name in SWEEPS}
+    sweeps = {name: draw(root, name, args.figures) for name in names}
+    gap = design_gap_section(args.design_gap_pools)
     timing = {**read_timing(root), "drawing_seconds": time.time() - started}
-    atomic_write_text(args.page, render_page(sweeps, timing, args.root, args.page))
+    atomic_write_text(args.page, render_page(datasets, sweeps, timing, args.root, args.figures, args.page, gap))
     return args.page
 
 

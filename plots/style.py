@@ -2,8 +2,9 @@
 
 import zlib
 
-#: The paper's eight methods plus xtx; the paper's own methods in the strongest colours (legends are ordered by
-#: result, plots.curves.line_order).
+#: Every shipped selector has its own colour, none repeated, so no two lines of any figure share one (checked by
+#: tests/test_plots.py); the paper's own methods have the strongest (legends are ordered by result,
+#: plots.curves.line_order).
 COLOURS = {
     "random": "#7f7f7f",
     "entropy": "#ff7f0e",
@@ -14,6 +15,17 @@ COLOURS = {
     "xtx": "#17becf",
     "dopt": "#1f77b4",
     "pastaware_dopt": "#d62728",
+    "greedy_dopt": "#2ca02c",
+    "epig": "#393b79",
+    "bal_pm": "#637939",
+    "double_ts": "#e7ba52",
+    "badge": "#7b4173",
+    "kcenter": "#000000",
+    "deltaucb": "#ad494a",
+    "infomax": "#6baed6",
+    "drts": "#fd8d3c",
+    "maxminlcb": "#74c476",
+    "rucb": "#c994c7",
 }
 NAMES = {
     "random": "random",
@@ -25,7 +37,20 @@ NAMES = {
     "xtx": "XtX (unweighted D-opt)",
     "dopt": "D-opt",
     "pastaware_dopt": "past-aware D-opt",
+    "greedy_dopt": "greedy D-opt",
+    "epig": "EPIG",
+    "bal_pm": "BAL-PM",
+    "double_ts": "double TS",
+    "badge": "BADGE",
+    "kcenter": "k-center",
+    "deltaucb": "DeltaUCB",
+    "infomax": "InfoMax",
+    "drts": "DRTS",
+    "maxminlcb": "MaxMinLCB",
+    "rucb": "RUCB",
 }
+#: The paper's eight methods (its Figure 3), drawn together; the rest are drawn in their own figures.
+PAPER_EIGHT = ("random", "entropy", "maxdiff", "bald", "batchbald", "coreset", "dopt", "pastaware_dopt")
 #: For selectors added by users: picked by a stable hash of the name, so the colour never changes.
 SPARE = ["#2ca02c", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d"]
 PAPER_METHODS = frozenset({"dopt", "pastaware_dopt"})

@@ -12,6 +12,7 @@ from scipy import stats
 
 from benchmark.data.toy2d import bimodal
 from benchmark.outputs import area_under_curve
+from benchmark.paths import CONF_DIR
 from benchmark.runner import run_experiment
 from benchmark.toy_grid import FILE_NAME
 from plots.cli import main
@@ -180,6 +181,8 @@ def test_paired_difference_uses_shared_seeds_and_points():
 
 def test_selector_colours_are_fixed_and_distinct():
     assert len(set(COLOURS.values())) == len(COLOURS)
+    shipped = {path.stem for path in (CONF_DIR / "selector").glob("*.yaml")}
+    assert shipped <= set(COLOURS), f"selectors without a colour of their own: {sorted(shipped - set(COLOURS))}"
     assert colour("dopt") == COLOURS["dopt"] and colour("my_selector") == colour("my_selector")
 
 

@@ -11,9 +11,13 @@ import pytest
 from scipy import stats
 
 from benchmark.errors import UserError
-from plots import results_page
-from plots.results_page import BATCH, MAX_PNG_BYTES, SYNTHETIC, TIMING_FILE, TOY, main, run_sweeps, sweep_folder
+from plots import results_page, results_sweeps
+from plots.intervals import holm_significant, paired_p_value
+from plots.results_page import DATASETS, MAX_PNG_BYTES, TOY, Dataset, main
+from plots.results_sweeps import TIMING_FILE, run_sweeps, sweep_folder
 from tests.test_results import write_run
+
+SYNTHETIC, BATCH = DATASETS[0].claims_sweep, DATASETS[0].batch_sweep
 
 SEEDS = 5
 #: Final Spearman gain over random per selector; cross-prompt costs every selector 0.05 (claim b fails).
@@ -28,15 +32,23 @@ def curve(gain: float, *stream: int) -> list[float]:
     return [0.5, 0.6 + gain / 2 + noise[0], 0.7 + gain + noise[1]]
 
 
+def with_fraction(folder: Path, fraction: float) -> None:
+    """Add the batch_cross_prompt_fraction diagnostic (null in round 0) to a fake run's metrics.jsonl."""
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    rows = [{**row, "batch_cross_prompt_fraction": None if row["round"] == 0 else fraction} for row in rows]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
 def fake_root(root: Path) -> None:
     """The three sweep folders, with a failed job in the synthetic sweep's summary and a timing file."""
     synthetic, batch, toy = (sweep_folder(root, name) for name in (SYNTHETIC, BATCH, TOY))
     for index, (selector, gain) in enumerate(GAIN.items()):
         for seed in range(SEEDS):
             for setup, cost in (("in_prompt", 0.0), ("cross_prompt", CROSS_COST)):
-                write_run(synthetic, selector, seed, curve(gain - cost, index, seed, len(setup)),
-                          config={"setup.pairing": setup, "candidates_per_round": 200}, labels={"setup": setup},
-                          name=f"setup={setup},")
+                folder = write_run(synthetic, selector, seed, curve(gain - cost, index, seed, len(setup)),
+                                   config={"setup.pairing": setup, "candidates_per_round": 200},
+                                   labels={"setup": setup}, name=f"setup={setup},")
+                with_fraction(folder, 0.0 if setup == "in_prompt" else 1.0)
     for selector in ("random", "dopt"):
         for seed in range(SEEDS):
             for size, sign in ((10, 1), (20, -1)):
@@ -80,7 +92,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
     base = tmp_path_factory.mktemp("results")
     fake_root(base / "root")
     main(["--skip-sweeps", "--root", str(base / "root"), "--page", str(base / "docs" / "results.md"),
-          "--figures", str(base / "docs" / "results")])
+          "--figures", str(base / "docs" / "results"), "--design-gap-pools", "3"])
     return (base / "docs" / "results.md").read_text(), base / "root", base / "docs"
 
 
@@ -98,8 +110,9 @@ def test_claim_a_numbers_and_verdict_match_the_run_folders(page):
     claim = paragraph(text, "**(a)")
     delta = interval(list(np.subtract(aucs("dopt"), aucs("random"))))
     assert f"in in_prompt, `dopt` ranks 1 of 4 selectors (AUC {interval(aucs('dopt'))}); its paired Δ AUC vs " \
-           f"random is {delta}; it is significantly better than 2 of the 2 other selectors" in claim
-    assert "Verdict: **agrees**" in claim
+           f"random is {delta}; after Holm over its 2 comparisons it is significantly better than 2 of the 2 " \
+           "other selectors" in claim
+    assert "Verdict: **supported**" in claim
 
 
 def test_claim_b_is_paired_by_seed_and_does_not_agree(page):
@@ -111,7 +124,25 @@ def test_claim_b_is_paired_by_seed_and_does_not_agree(page):
     assert f"For `dopt` the AUC is {np.mean(inside):.3f} in-prompt and {np.mean(cross):.3f} cross-prompt, Δ (cross " \
            f"− in) {interval(list(np.subtract(cross, inside)))}." in claim
     assert "significantly higher for 4" in claim and "pools of the same size (200 pairs per round)" in claim
-    assert "Verdict: **does not agree**" in claim
+    assert "after Holm over the 4 selectors" in claim and "Verdict: **contradicted**" in claim
+
+
+def test_claim_b_at_equal_cost_reads_each_run_at_the_cost_every_run_reached(page):
+    # In-prompt runs cost 10, 20, 30; cross-prompt runs at 2x cost 20, 40, 60: at cost 30 a cross-prompt run is
+    # halfway between its rounds 0 and 1, an in-prompt run at its last round.
+    text, root, _ = page
+    folder = sweep_folder(root, SYNTHETIC)
+
+    def one_minus(setup: str, selector: str, seed: int) -> list[float]:
+        rows = (folder / f"setup={setup},seed={seed},selector={selector}" / "metrics.jsonl").read_text().splitlines()
+        return [json.loads(line)["one_minus_spearman"] for line in rows]
+
+    lower = sum(np.mean([(one_minus("cross_prompt", s, seed)[0] + one_minus("cross_prompt", s, seed)[1]) / 2
+                         - one_minus("in_prompt", s, seed)[2] for seed in range(SEEDS)]) < 0 for s in GAIN)
+    claim = paragraph(text, "**(b)")
+    assert "**At equal cost**, pricing a cross-prompt pair at 2× an in-prompt one" in claim
+    assert f"1 − ρ at a cost of 30 (the most every run reached) is lower with cross-prompt pairs for {lower} of 4" \
+           in claim
 
 
 def test_claim_c_uses_final_values_at_equal_labels_and_is_inconclusive(page):
@@ -121,7 +152,7 @@ def test_claim_c_uses_final_values_at_equal_labels_and_is_inconclusive(page):
                     for size in (10, 20))
     claim = paragraph(text, "**(c)")
     assert f"`dopt` {interval(list(np.subtract(small, large)))}" in claim
-    assert "all end at 30 labels" in claim and "Verdict: **inconclusive at 5 seeds**" in claim
+    assert "all end at 30 labels" in claim and "Verdict: **not supported**" in claim
     assert f"| `dopt` | 10 | {interval(small)} |" in claim
 
 
@@ -129,10 +160,10 @@ def test_page_lists_failures_wall_time_toy_and_small_figures(page):
     text, _, docs = page
     assert "`results_synthetic/seed=9,selector=bald` (failed): RuntimeError: boom" in text
     assert "The sweeps took 2.0 min of wall time on 16 cores (Test CPU)" in text
-    assert "**Reduced trial.**" in text and "`seed=range(5)`" in text
+    assert "**Reduced trial.**" in text and "`results_batch` with `seed=range(5)`" in text
     assert "the lowest final 1 − ρ is reached by `dopt` (0.100), `random` (0.200)." in text  # one seed: no interval
     assert "hand-written, not generated" in text
-    for name, stem in ((SYNTHETIC, "curves"), (BATCH, "curves"), (TOY, "curves"), (TOY, "toy")):
+    for name, stem in ((SYNTHETIC, "curves"), (BATCH, "curves"), (TOY, "curves"), (TOY, "toy"), (SYNTHETIC, "deltas")):
         image = docs / "results" / name / f"{stem}.png"
         assert 5_000 < image.stat().st_size <= MAX_PNG_BYTES
         assert f"(results/{name}/{stem}.png)" in text
@@ -152,13 +183,47 @@ def test_sweep_time_is_kept_only_for_runs_that_computed(tmp_path, monkeypatch):
             return [sys.executable, "-c", script]
         return [sys.executable, "-c", "pass"]
 
-    monkeypatch.setattr(results_page, "sweep_command", command)
-    run_sweeps(tmp_path, ["seed=0"])
+    monkeypatch.setattr(results_sweeps, "sweep_command", command)
+    names = [SYNTHETIC, BATCH, TOY]
+    run_sweeps(tmp_path, ["seed=0"], names)
     first = json.loads((tmp_path / TIMING_FILE).read_text())
     assert set(first["sweeps"]) == {SYNTHETIC, BATCH, TOY} and first["cores"] >= 1
     assert first["sweeps"][TOY]["runs_computed"] == 1 and first["sweeps"][TOY]["overrides"] == ["seed=0"]
-    run_sweeps(tmp_path, ["seed=0"])  # nothing trained: the recorded time stays
+    run_sweeps(tmp_path, ["seed=0"], names)  # nothing trained: the recorded time stays
     assert json.loads((tmp_path / TIMING_FILE).read_text()) == first
-    monkeypatch.setattr(results_page, "sweep_command", lambda *args: [sys.executable, "-c", "raise SystemExit(2)"])
+    monkeypatch.setattr(results_sweeps, "sweep_command", lambda *args: [sys.executable, "-c", "raise SystemExit(2)"])
     with pytest.raises(UserError, match="exit code 2"):
-        run_sweeps(tmp_path, [])
+        run_sweeps(tmp_path, [], names)
+
+
+def test_holm_matches_its_step_down_definition():
+    # Sorted p 0.001, 0.012, 0.02, 0.04 against 0.05/4, 0.05/3, 0.05/2, 0.05/1: each is at or below its bound, so all
+    # are rejected; with 0.03 third (> 0.025) the step-down stops there, and 0.04 after it is kept too.
+    assert holm_significant({"a": 0.04, "b": 0.001, "c": 0.02, "d": 0.012}) == dict.fromkeys("abcd", True)
+    stopped = holm_significant({"a": 0.04, "b": 0.001, "c": 0.03, "d": 0.012})
+    assert stopped == {"a": False, "b": True, "c": False, "d": True}  # 0.04 ≤ 0.05 but the step-down stopped
+    assert holm_significant({"a": 0.03, "b": float("nan")}) == {"a": False, "b": False}  # m = 2: 0.03 > 0.025
+
+
+def test_paired_p_value_is_the_t_test():
+    values = [0.3, -0.1, 0.5, 0.2, 0.4]
+    assert paired_p_value(values) == pytest.approx(stats.ttest_1samp(values, 0.0).pvalue)
+    assert np.isnan(paired_p_value([0.1])) and paired_p_value([0.2, 0.2]) == 0.0
+
+
+def test_one_unadjusted_significance_among_many_is_not_enough_after_holm():
+    # 13 selectors where only one differs at p ≈ 0.01: unadjusted it would count, after Holm (0.05 / 13) it does not.
+    rng = np.random.default_rng(0)
+    p_values = {f"s{i}": float(rng.uniform(0.2, 0.9)) for i in range(12)} | {"lucky": 0.01}
+    assert not any(holm_significant(p_values).values())
+
+
+def test_the_page_holds_one_section_per_dataset(tmp_path, monkeypatch):
+    fake_root(tmp_path / "root")
+    twin = Dataset("twin", "Twin data", SYNTHETIC, BATCH, "A hand-written note.")
+    monkeypatch.setattr(results_page, "DATASETS", [*DATASETS, twin])
+    main(["--skip-sweeps", "--root", str(tmp_path / "root"), "--page", str(tmp_path / "results.md"),
+          "--figures", str(tmp_path / "results"), "--design-gap-pools", "2"])
+    text = (tmp_path / "results.md").read_text()
+    assert "## Synthetic data" in text and "## Twin data" in text and "A hand-written note." in text
+    assert text.count("Verdict: **contradicted**") == 2  # claim (b) in each section, by the same rule

@@ -1,4 +1,5 @@
-"""Posteriors of the last layer θ, shared by the Bayesian selectors (bald, batchbald, epig, bal_pm, double_ts).
+"""Posteriors of the last layer θ, shared by the Bayesian selectors (bald, batchbald, epig, bal_pm, double_ts and the
+confidence-bound ones: deltaucb, infomax, drts, maxminlcb, rucb).
 
 The reward model is a point estimate; these selectors need p(y | pair, θ) under several plausible θ. The ``posterior``
 config group picks how, by ``_target_``, for every one of them:
@@ -48,6 +49,12 @@ class Posterior(ABC):
     def sample(self, context: SelectionContext, count: int | None = None) -> torch.Tensor:
         """(count, h) float64 draws of θ (``count`` None = ``samples``), from ``context.rng``."""
 
+    def reward_moments(self, context: SelectionContext) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation of each pool response's reward r = φᵀθ (R,), float64: here the ``samples``
+        draws' mean and (population) standard deviation; a posterior with a closed form overrides it."""
+        rewards = context.features.double() @ self.sample(context).T
+        return rewards.mean(1), rewards.std(1, correction=0)
+
 
 class LaplacePosterior(Posterior):
     """N(θ̂, (λI + labelled Fisher)⁻¹)."""
@@ -59,6 +66,13 @@ class LaplacePosterior(Posterior):
         # Cov = (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹, so L⁻ᵀ z has the posterior covariance.
         spread = torch.linalg.solve_triangular(torch.linalg.cholesky(precision).T, noise, upper=True)
         return context.head.double() + spread.T
+
+    def reward_moments(self, context: SelectionContext) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exactly, without sampling: φᵀθ̂ and √(φᵀP⁻¹φ), P the Laplace precision."""
+        features = context.features.double()
+        precision = laplace_precision(context.labelled_information, self.prior_precision)
+        whitened = torch.linalg.solve_triangular(torch.linalg.cholesky(precision), features.T, upper=False)
+        return features @ context.head.double(), whitened.square().sum(0).sqrt()
 
 
 class EnsemblePosterior(Posterior):
