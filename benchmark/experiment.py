@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from benchmark import sweep
+from benchmark import stale, sweep
 from benchmark.config import Config
 from benchmark.errors import UserError
 from benchmark.outputs import RunFolder
@@ -64,7 +64,7 @@ def run_sweep_job(cfg: DictConfig, run_dir: Path) -> None:
 def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> None:
     try:
         summary = run_experiment(cfg, run_dir, sweep=name, in_sweep=True)
-        sweep.record_job(run_dir, str(summary.get("status")), None)
+        sweep.record_job(run_dir, str(summary.get("status")), None, summary.get(stale.KEY))
     except Interrupted:
         sweep.record_job(run_dir, "interrupted", "interrupted by a signal")
         raise

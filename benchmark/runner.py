@@ -20,7 +20,7 @@ import yaml
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
-from benchmark import checkpoint, provenance
+from benchmark import checkpoint, provenance, stale
 from benchmark.config import instantiate_checked
 from benchmark.data import PreferenceData
 from benchmark.errors import UserError
@@ -34,7 +34,7 @@ from benchmark.pools import is_implicit
 from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import Selector
 from benchmark.selectors.posterior import build_posterior
-from benchmark.spec import RunSpec, differing_keys
+from benchmark.spec import RunSpec, differing_keys, same_run
 from benchmark.summary_metrics import summary_metrics
 from benchmark.threads import apply_threads
 from benchmark.toy_grid import save_toy_grid
@@ -119,7 +119,7 @@ def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, An
     if not (finished or checkpoint.path(folder).exists()):
         return
     text = read_text(folder.config, "pass overwrite=true to start this run again") if folder.config.exists() else ""
-    if text == spec.yaml:
+    if same_run(text, spec.config):
         return
     try:
         saved = yaml.safe_load(text) or {}
@@ -137,7 +137,8 @@ def holds_this_finished_run(folder: RunFolder, spec: RunSpec) -> bool:
     """A quick look before locking (the locked code decides): does ``folder`` hold this run, finished?"""
     try:
         summary = folder.read_summary()
-        return summary is not None and summary.get("status") == "finished" and folder.config.read_text() == spec.yaml
+        finished = summary is not None and summary.get("status") == "finished"
+        return finished and same_run(folder.config.read_text(), spec.config)
     except (OSError, UserError):
         return False
 
@@ -184,7 +185,7 @@ def _run_locked(
 ) -> dict[str, Any]:
     options = spec.options
     inputs = provenance.input_fingerprint(
-        list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir
+        list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir, spec.config
     )
     if not options.overwrite:
         previous = finished_summary(folder, spec, inputs)
@@ -237,10 +238,7 @@ def finished_summary(folder: RunFolder, spec: RunSpec, inputs: dict[str, Any]) -
     if previous is None or previous.get("status") != "finished":
         return None
     checkpoint.path(folder).unlink(missing_ok=True)  # a kill between summary and clean-up left it
-    changes = changed_inputs(folder, inputs)
-    note = f"; its inputs changed since it ran ({'; '.join(changes)})" if changes else ""
-    log.info("%s already holds this finished run%s; skipping (overwrite=true redoes it)", folder.root, note)
-    return previous
+    return stale.returned_finished(folder, previous, changed_inputs(folder, inputs))
 
 
 def start_or_resume(

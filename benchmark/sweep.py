@@ -8,7 +8,9 @@ Hydra calls :class:`SweepCallback` around runs and sweeps (``hydra.callbacks`` i
   variables, which the joblib and submitit launchers pass on to their worker processes.
 * each job appends one line to ``<sweep>/jobs.jsonl`` (status, one-line reason) and logs ``job k/N`` with the
   elapsed time and an estimate of what is left;
-* ``on_multirun_end``: writes ``<sweep>/sweep_summary.json`` and exits 1 with the failed jobs listed.
+* ``on_multirun_end``: writes ``<sweep>/sweep_summary.json``, ends with one line listing the finished runs it
+  returned although their inputs changed since they ran (:mod:`benchmark.stale`), and exits 1 with the failed jobs
+  listed.
 * ``on_run_start``: remembers what a single run's folder held before Hydra wrote into it, so a run that
   fails before round 0 removes only what it created (:func:`remove_what_this_run_created`).
 """
@@ -28,6 +30,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from benchmark import stale
 from benchmark.lock import HOLDER_NAME, LOCK_NAME, RunLock, RunLocked
 from benchmark.outputs import RunFolder, atomic_write_json
 from benchmark.spec import SWEEP_NAME_VARIABLE, is_run_only, override_key, short_hash
@@ -107,11 +110,13 @@ class SweepCallback(Callback):
         sweep_id = os.environ.get(ID_VARIABLE)
         jobs = {line["run"]: line for line in _job_lines(self.folder) if line.get("sweep_id") == sweep_id}
         failed = sorted(run for run, line in jobs.items() if line["status"] != "finished")
+        changed = {run: line[stale.KEY] for run, line in sorted(jobs.items()) if line.get(stale.KEY)}
         atomic_write_json(self.folder / SUMMARY_FILE, {
             "sweep": os.environ.get(SWEEP_NAME_VARIABLE), "jobs": len(jobs), "expected_jobs": _total(),
             "finished": len(jobs) - len(failed),
             "failed": [{"run": run, "status": jobs[run]["status"], "reason": jobs[run].get("reason")}
                        for run in failed],
+            stale.KEY: [{"run": run, "changes": changes} for run, changes in changed.items()],
         })
         for variable in (SWEEP_NAME_VARIABLE, ID_VARIABLE, TOTAL_VARIABLE, STARTED_VARIABLE):
             os.environ.pop(variable, None)
@@ -119,6 +124,11 @@ class SweepCallback(Callback):
             lines = "\n".join(f"  {run}: {jobs[run].get('reason')}" for run in failed)
             print(f"arm-bench: {len(failed)} of {len(jobs)} jobs failed (rerun the sweep to retry only them; "
                   f"{self.folder / SUMMARY_FILE}):\n{lines}", file=sys.stderr)
+        if changed:
+            listed = "; ".join(f"{run} ({', '.join(changes)})" for run, changes in changed.items())
+            print(f"arm-bench: {len(changed)} finished run(s) returned with their old results although their inputs "
+                  f"changed since they ran; pass overwrite=true to redo them: {listed}", file=sys.stderr)
+        if failed:
             sys.exit(1)
 
 
@@ -163,13 +173,16 @@ def _job_lines(folder: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def record_job(run_dir: Path, status: str, reason: str | None) -> None:
-    """Append this job's outcome to the sweep's ``jobs.jsonl`` and log ``job k/N`` with elapsed time and ETA."""
+def record_job(run_dir: Path, status: str, reason: str | None, changed: list[str] | None = None) -> None:
+    """Append this job's outcome to the sweep's ``jobs.jsonl`` and log ``job k/N`` with elapsed time and ETA.
+
+    ``changed``: for a finished run returned as it was, what changed in its inputs since it ran.
+    """
     from filelock import FileLock
 
     folder = run_dir.parent
     line = {"sweep_id": os.environ.get(ID_VARIABLE), "run": run_dir.name, "status": status, "reason": reason,
-            "time": time.time()}
+            "time": time.time(), **({stale.KEY: changed} if changed else {})}
     with FileLock(str(folder / f".{JOBS_FILE}.lock")):
         with open(folder / JOBS_FILE, "a") as handle:
             handle.write(json.dumps(line) + "\n")

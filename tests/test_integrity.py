@@ -134,7 +134,7 @@ def test_resume_onto_changed_source_is_refused_and_unchanged_inputs_resume(tmp_p
     run_dir = tmp_path / "run"
     interrupted_run(run_dir, monkeypatch)
     with monkeypatch.context() as patch:
-        patch.setattr(provenance, "source_hash", lambda: "edited")
+        patch.setattr(provenance, "source_hash", lambda *digests: "edited")
         with pytest.raises(UserError, match=r"package source changed"):
             run_experiment(compose_config(), run_dir)
     summary = run_experiment(compose_config(), run_dir)
@@ -162,13 +162,18 @@ def test_an_unusable_output_root_is_one_line(tmp_path: Path):
         assert "cannot create the output folder" in done.stderr and "set output_root" in done.stderr
 
 
-def test_a_finished_run_on_changed_inputs_is_skipped_with_a_note(tmp_path: Path, monkeypatch, caplog):
+def test_a_finished_run_on_changed_inputs_is_returned_with_a_warning_and_marked(tmp_path: Path, monkeypatch, caplog):
     run_dir = tmp_path / "run"
     finished = run_experiment(compose_config(), run_dir)
-    monkeypatch.setattr(provenance, "source_hash", lambda: "edited")
-    with caplog.at_level("INFO"):
-        assert run_experiment(compose_config(), run_dir) == finished
-    assert "its inputs changed since it ran (package source changed); skipping" in caplog.text
+    with monkeypatch.context() as patch:
+        patch.setattr(provenance, "source_hash", lambda *digests: "edited")
+        with caplog.at_level("WARNING"):
+            again = run_experiment(compose_config(), run_dir)
+    assert again == {**finished, "inputs_changed_since": ["package source changed"]}
+    assert json.loads((run_dir / "summary.json").read_text()) == again
+    (line,) = [r.getMessage() for r in caplog.records if "other inputs" in r.getMessage()]
+    assert "(package source changed)" in line and "pass overwrite=true to redo it" in line
+    assert run_experiment(compose_config(), run_dir) == finished, "inputs as they were: the mark goes"
 
 
 def test_a_run_stopped_before_its_first_round_starts_again_on_new_inputs(tmp_path: Path, monkeypatch):
@@ -179,7 +184,7 @@ def test_a_run_stopped_before_its_first_round_starts_again_on_new_inputs(tmp_pat
         patch.setattr(loop, "train_bradley_terry", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("x")))
         with pytest.raises(RuntimeError):
             run_experiment(compose_config(), run_dir)
-    monkeypatch.setattr(provenance, "source_hash", lambda: "fixed")
+    monkeypatch.setattr(provenance, "source_hash", lambda *digests: "fixed")
     summary = run_experiment(compose_config(), run_dir)
     assert summary["status"] == "finished" and summary["changed_inputs"] == []
     assert json.loads((run_dir / "inputs.json").read_text())["source"] == "fixed"

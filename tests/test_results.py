@@ -74,7 +74,7 @@ def test_one_row_per_run_and_round_with_every_column(tmp_path):
     assert {"run", "status", "reason", "allow_changed_inputs", "setting", "line", "preset", "dataset", "model",
             "setup", "batch", "selector", "seed", "round", "n_labels", "spearman", "bon/10", "selection_seconds",
             "train_seconds", "batch.size", "reward_model.width", "eval.bon_n", "selector._target_"} <= set(frame)
-    assert list(frame.columns[:5]) == ["run", "status", "reason", "allow_changed_inputs", "setting"]
+    assert list(frame.columns[:6]) == ["run", "status", "reason", "allow_changed_inputs", "inputs_changed", "setting"]
     assert set(frame["setting"]) == {"all runs"} and set(frame["line"]) == {"random", "dopt"}
     row = frame[(frame["selector"] == "dopt") & (frame["seed"] == 1) & (frame["round"] == 2)].iloc[0]
     assert (row["n_labels"], row["spearman"], row["bon/10"], row["selection_seconds"]) == (30, 0.7, 1.4, 0.2)
