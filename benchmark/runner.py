@@ -38,6 +38,7 @@ from benchmark.spec import RunSpec, differing_keys, same_run
 from benchmark.summary_metrics import summary_metrics
 from benchmark.threads import apply_threads
 from benchmark.toy_grid import save_toy_grid
+from benchmark.watch import DataWatch
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,7 @@ def _run_locked(
     spec: RunSpec, selector: Selector, data: PreferenceData, folder: RunFolder, sweep: str | None
 ) -> dict[str, Any]:
     options = spec.options
+    watch = DataWatch(data.files)
     inputs = provenance.input_fingerprint(
         list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir, spec.config
     )
@@ -210,7 +212,8 @@ def _run_locked(
     log.info("run %s: %s, %d rounds of %d pairs -> %s", spec.labels.selector, spec.labels.setup, spec.rounds,
              spec.batch_size, folder.root)
     try:
-        run_rounds(loop, folder, logger, records, timings)
+        run_rounds(loop, folder, logger, records, timings, watch)
+        watch.check()
     except BaseException as err:
         stopped = {**base, **stop_record(err, records), **summary_metrics(records, bon_key, None)}
         atomic_write_json(folder.summary, stopped)
@@ -267,11 +270,12 @@ def start_or_resume(
 
 
 def run_rounds(loop: ActiveLearning, folder: RunFolder, logger: Any, records: list[dict[str, Any]],
-               timings: list[dict[str, Any]]) -> None:
+               timings: list[dict[str, Any]], watch: Any) -> None:
     """The rounds after the last complete one, each written, checkpointed and logged before the next starts."""
     spec, bon_key = loop.spec, loop.evaluator.bon_key
     for round_index in range(len(records), spec.rounds + 1):
         result = loop.run_round(round_index)
+        watch.check()  # before the round is committed: nothing is recorded on data the run did not start with
         record, timing = result.record, result.timings
         folder.save_selection(round_index, result.pairs, result.labels)
         folder.append_records(folder.metrics, [record])

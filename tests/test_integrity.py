@@ -198,3 +198,30 @@ def test_a_resumed_library_run_keeps_its_labels(tmp_path: Path, monkeypatch):
     interrupted_run(run_dir, monkeypatch, "selector=random")
     cfg, _ = resumed_config(compose_config(f"resume={run_dir}"), [f"resume={run_dir}"])
     assert run_experiment(cfg, run_dir)["labels"]["selector"] == "random"
+
+
+def test_a_data_file_that_changes_while_a_run_reads_it_fails_the_run_before_that_round_is_recorded(
+        tmp_path: Path, monkeypatch):
+    """Overwritten in place with the same bytes, size and mtime even: the inode's ctime says it was written."""
+    from benchmark import loop
+
+    monkeypatch.setenv("ARM_BENCH_CACHE", str(tmp_path / "cache"))
+    run_dir = tmp_path / "run"
+    run_round = loop.ActiveLearning.run_round
+
+    def rewrite_during_round_1(self, round_index):
+        result = run_round(self, round_index)
+        if round_index == 1:
+            (path,) = [p for p in (tmp_path / "cache").rglob("embd_*_train.npy")]
+            stat = path.stat()
+            os.chmod(path, 0o644)
+            path.write_bytes(path.read_bytes())
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        return result
+
+    monkeypatch.setattr(loop.ActiveLearning, "run_round", rewrite_during_round_1)
+    with pytest.raises(UserError, match=r"^round 1: data file .*embd_.*_train\.npy changed while this run read it"):
+        run_experiment(compose_config(), run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["rounds_completed"] == 1
+    assert metric_lines(run_dir) == 1 and not (run_dir / "selections" / "round_001.npz").exists()
