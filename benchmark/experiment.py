@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from benchmark import stale, sweep
 from benchmark.config import Config
 from benchmark.errors import UserError
+from benchmark.lock import LockLost
 from benchmark.outputs import RunFolder
 from benchmark.paths import CONF_DIR
 from benchmark.runner import INPUTS_FILE, Interrupted, run_experiment
@@ -68,6 +69,9 @@ def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> No
     except Interrupted:
         sweep.record_job(run_dir, "interrupted", "interrupted by a signal")
         raise
+    except LockLost as err:  # the folder is another run's now: only the sweep's own list records this job
+        print(f"arm-bench: job {run_dir.name} failed: {err}", file=sys.stderr)
+        sweep.record_job(run_dir, "failed", str(err))
     except Exception as err:  # every job failure is recorded; the other jobs still run
         reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
         reason = reason.splitlines()[0] if reason else type(err).__name__

@@ -24,7 +24,7 @@ from benchmark import checkpoint, provenance, stale
 from benchmark.config import instantiate_checked
 from benchmark.data import PreferenceData
 from benchmark.errors import UserError
-from benchmark.lock import RunLock
+from benchmark.lock import LockLost, RunLock
 from benchmark.loggers import build_logger
 from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.memory import check_memory
@@ -38,7 +38,7 @@ from benchmark.spec import RunSpec, differing_keys, same_run
 from benchmark.summary_metrics import summary_metrics
 from benchmark.threads import apply_threads
 from benchmark.toy_grid import save_toy_grid
-from benchmark.watch import DataWatch
+from benchmark.watch import RunWatch
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def _run_locked(
     spec: RunSpec, selector: Selector, data: PreferenceData, folder: RunFolder, sweep: str | None
 ) -> dict[str, Any]:
     options = spec.options
-    watch = DataWatch(data.files)
+    watch = RunWatch(data.files, folder.root)
     inputs = provenance.input_fingerprint(
         list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir, spec.config
     )
@@ -215,6 +215,8 @@ def _run_locked(
         run_rounds(loop, folder, logger, records, timings, watch)
         watch.check()
     except BaseException as err:
+        if isinstance(err, LockLost):  # the folder is another process's now: write nothing more into it
+            raise
         stopped = {**base, **stop_record(err, records), **summary_metrics(records, bon_key, None)}
         atomic_write_json(folder.summary, stopped)
         logger.finish(stopped, exit_code=1)

@@ -135,7 +135,7 @@ class SweepCallback(Callback):
 def _refuse_if_locked(folder: Path) -> None:
     """A single run on a folder another process is writing stops before Hydra writes its files into it."""
     lock = RunLock(folder)
-    if not lock.path.exists():  # never locked: nobody holds it (and probing would add a file to the folder)
+    if not (lock.path.exists() or lock.holder_path.exists()):  # never locked (probing would add a file to it)
         return
     try:
         lock.acquire(wait=False)

@@ -1,9 +1,12 @@
-"""Data is checked as read: a data file that changes while a run reads it ends the run, before a round is recorded.
+"""What a run re-checks at each round's end: that it still holds its folder, and that its data did not change.
 
-The checksums in ``inputs.json`` say what the run started on, but embedding files are memory-mapped and read
+The folder: a run whose lock file was removed and whose folder another process then took stops without writing
+more (:func:`benchmark.lock.check_held`).
+
+The data: the checksums in ``inputs.json`` say what the run started on, but embedding files are memory-mapped and read
 round by round, so a file overwritten in place (a rebuild, an ``rsync`` into the same folder) would give the later
-rounds other data. :class:`DataWatch` notes each file's identity when the run starts (:func:`benchmark.cache.identity`:
-size, mtime, inode and ctime, what a copy cannot fake cheaply), and :meth:`DataWatch.check` stats the files again
+rounds other data. :class:`RunWatch` notes each file's identity when the run starts (:func:`benchmark.cache.identity`:
+size, mtime, inode and ctime, what a copy cannot fake cheaply), and :meth:`RunWatch.check` stats the files again
 at each round's end, before that round is committed, and before the summary: a change is one line naming the file,
 and the run is ``failed``.
 """
@@ -13,14 +16,18 @@ from pathlib import Path
 
 from benchmark.cache import identity
 from benchmark.errors import UserError
+from benchmark.lock import check_held
 
 
-class DataWatch:
-    def __init__(self, files: Iterable[Path]):
+class RunWatch:
+    def __init__(self, files: Iterable[Path], folder: Path):
+        self.folder = folder
         self.seen = {Path(path): identity(Path(path)) for path in files}
 
     def check(self) -> None:
-        """Raise a :class:`UserError` naming the first data file that is gone or changed since the run started."""
+        """Raise a :class:`UserError` if the folder was taken, or naming the first data file that is gone or changed
+        since the run started."""
+        check_held(self.folder)
         for path, seen in self.seen.items():
             try:
                 now = identity(path)

@@ -225,3 +225,34 @@ def test_a_data_file_that_changes_while_a_run_reads_it_fails_the_run_before_that
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["rounds_completed"] == 1
     assert metric_lines(run_dir) == 1 and not (run_dir / "selections" / "round_001.npz").exists()
+
+
+def test_one_writer_even_when_the_lock_file_is_removed(tmp_path: Path):
+    """A clean-up removes ``.lock`` while a run holds it: a newcomer is refused (the holder file names a live pid);
+    once another process has taken the folder, the first run stops at its next round's end, writing nothing more."""
+    run_dir = tmp_path / "x"
+    long_run = ("budget=2000", "reward_model.steps=200")
+    first = subprocess.Popen(arm_bench(*long_run, f"hydra.run.dir={run_dir}", cwd=tmp_path), cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: metric_lines(run_dir) >= 1 or first.poll() is not None)
+        (run_dir / ".lock").unlink()
+        second = subprocess.run(arm_bench(*long_run, f"hydra.run.dir={run_dir}", cwd=tmp_path), cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"pid {first.pid}" in lines[0] and "lock file was removed" in lines[0], lines
+        holder = json.loads((run_dir / ".lock.holder").read_text())
+        assert holder["pid"] == first.pid, "the refused newcomer leaves the holder's record alone"
+        (run_dir / ".lock").unlink()
+        (run_dir / ".lock.holder").write_text(json.dumps({**holder, "pid": os.getpid(), "process_start": None}))
+        taken_at = metric_lines(run_dir)
+        _, stderr = first.communicate(timeout=120)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 2 and "was taken by another run" in stderr and "Traceback" not in stderr, stderr
+    rounds = [json.loads(line)["round"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert rounds == list(range(len(rounds))) and len(rounds) <= taken_at + 1
+    assert not (run_dir / "summary.json").exists(), "nothing written after the folder was taken"
+    assert json.loads((run_dir / ".lock.holder").read_text())["pid"] == os.getpid()
