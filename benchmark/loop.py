@@ -15,6 +15,7 @@ import torch
 
 from benchmark.annotator import BradleyTerryAnnotator
 from benchmark.data import PreferenceData
+from benchmark.data.label_checks import refuse_unlearnable_labels, warn_outlier_rewards
 from benchmark.diagnostics import KEYS as DIAGNOSTIC_KEYS
 from benchmark.diagnostics import batch_diagnostics
 from benchmark.errors import UserError
@@ -59,6 +60,8 @@ def check_against_data(spec: RunSpec, data: PreferenceData) -> None:
             f"initial_labels + budget = {spec.initial_labels + spec.budget} exceeds the {available} distinct "
             f"{spec.pairing.name} pairs of dataset {data.name!r}; lower budget"
         )
+    refuse_unlearnable_labels(data, spec.pairing)
+    warn_outlier_rewards(data, spec.annotator.scale)
 
 
 class ActiveLearning:
