@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from benchmark import checkpoint, provenance, stale
 from benchmark.config import instantiate_checked
 from benchmark.data import PreferenceData
-from benchmark.errors import UserError
+from benchmark.errors import Interrupted, UserError
 from benchmark.lock import LockLost, RunLock
 from benchmark.loggers import build_logger
 from benchmark.loop import ActiveLearning, check_against_data
@@ -46,21 +46,25 @@ log = logging.getLogger(__name__)
 INPUTS_FILE = "inputs.json"
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM (a SLURM time limit or pre-emption), handled like Ctrl-C: the run stops as ``interrupted``."""
-
-
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Interrupted` while a run is going (main thread only: signals are delivered there)."""
+    """Turn SIGTERM into :class:`Interrupted` while a run is going (main thread only: signals are delivered there).
+
+    Once: a second SIGTERM (a launcher that passes the signal on, as submitit's does) must not break off the run
+    while it records its interruption. Nested uses keep the outer handler.
+    """
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or hasattr(signal.getsignal(signal.SIGTERM), "fired"):
         yield
         return
 
     def interrupt(signum: int, frame: Any) -> None:
-        raise Interrupted(f"signal {signal.Signals(signum).name}")
+        if not interrupt.fired:  # type: ignore[attr-defined]
+            interrupt.fired = True  # type: ignore[attr-defined]
+            raise Interrupted(f"signal {signal.Signals(signum).name}")
+
+    interrupt.fired = False  # type: ignore[attr-defined]
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:

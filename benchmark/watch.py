@@ -1,5 +1,8 @@
 """What a run re-checks at each round's end: that it still holds its folder, and that its data did not change.
 
+A sweep's job stops as ``interrupted`` when the sweep was stopped or its parent process was killed
+(:func:`benchmark.sweep.sweep_stopping`).
+
 The folder: a run whose lock file was removed and whose folder another process then took stops without writing
 more (:func:`benchmark.lock.check_held`).
 
@@ -15,8 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from benchmark.cache import identity
-from benchmark.errors import UserError
+from benchmark.errors import Interrupted, UserError
 from benchmark.lock import check_held
+from benchmark.sweep import sweep_stopping
 
 
 class RunWatch:
@@ -28,6 +32,8 @@ class RunWatch:
         """Raise a :class:`UserError` if the folder was taken, or naming the first data file that is gone or changed
         since the run started."""
         check_held(self.folder)
+        if reason := sweep_stopping(self.folder):
+            raise Interrupted(reason)
         for path, seen in self.seen.items():
             try:
                 now = identity(path)
