@@ -48,19 +48,26 @@ ALL_RUNS = "all runs"  # the only setting's name when nothing but selector and s
 FIX = "delete the run folder (or its file) and rerun it"
 
 
-def load_runs(*folders: Path | str, include_unfinished: bool = False) -> pd.DataFrame:
+def load_runs(*folders: Path | str, include_unfinished: bool = False, strict: bool = False) -> pd.DataFrame:
     """Every run under ``folders`` (sweep or run folders), one row per run and round.
 
     Only finished runs unless ``include_unfinished``; a run without rounds yet then has one row with NaN metrics.
+    A damaged run (an unreadable summary, config or metrics line) is skipped with one warning naming it, or
+    refused with ``strict``.
     """
     runs = []
     skipped = 0
     for folder in run_folders(folders):
-        summary = RunFolder(folder).read_summary() or {}
-        if summary.get("status") == FINISHED or include_unfinished:
-            runs.append(read_run(folder, summary))
-        else:
-            skipped += 1
+        try:
+            summary = RunFolder(folder).read_summary() or {}
+            if summary.get("status") == FINISHED or include_unfinished:
+                runs.append(read_run(folder, summary))
+            else:
+                skipped += 1
+        except UserError as err:
+            if strict:
+                raise
+            log.warning("skipped the damaged run %s: %s (strict=True, or --strict, refuses it instead)", folder, err)
     if skipped:
         log.warning("skipped %d run folder(s) that did not finish (include_unfinished=True to keep them)", skipped)
     if not runs:

@@ -23,10 +23,10 @@ log = logging.getLogger(__name__)
 CHANGED_MARK = "†"
 
 
-def read_runs(folders: Sequence[Path], selectors: Sequence[str] | None = None) -> pd.DataFrame:
+def read_runs(folders: Sequence[Path], selectors: Sequence[str] | None = None, strict: bool = False) -> pd.DataFrame:
     """The finished runs under ``folders``, one per setting, line and seed, of the ``selectors`` given (all if
-    None)."""
-    frame = keep_first_of_repeats(load_runs(*folders))
+    None); a damaged run is skipped with a warning, or refused with ``strict``."""
+    frame = keep_first_of_repeats(load_runs(*folders, strict=strict))
     if selectors:
         frame = only_selectors(frame, selectors)
     changed = frame.loc[frame["inputs_changed"], "run"].unique()
