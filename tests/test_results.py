@@ -173,5 +173,5 @@ def test_a_damaged_run_is_skipped_with_one_warning_naming_it_or_refused_when_str
     assert sorted(frame["selector"].unique()) == ["random"]
     (line,) = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
     assert line.startswith(f"skipped the damaged run {damaged.resolve()}: ") and "metrics.jsonl" in line
-    with pytest.raises(UserError, match="metrics.jsonl"):
+    with pytest.raises(UserError, match=r"metrics\.jsonl"):
         load_runs(tmp_path, strict=True)
