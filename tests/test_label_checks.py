@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from benchmark.annotator import BradleyTerryAnnotator
-from benchmark.config import Pairing
 from benchmark.data import PreferenceData
 from benchmark.data.embeddings import load_embeddings
 from benchmark.data.label_checks import refuse_unlearnable_labels, warn_outlier_rewards
 from benchmark.errors import UserError
+from benchmark.pairings import CrossPrompt, InPrompt
 from tests.test_real_data import paths, write_valid
 
 
@@ -60,10 +60,10 @@ def test_rewards_tied_within_every_prompt_are_refused_for_in_prompt_pairs_only()
     rewards = np.repeat(np.arange(20.0)[:, None], 5, axis=1)
     with pytest.raises(UserError, match="tied within every prompt, so every in-prompt label is a coin flip; use "
                                         "setup=cross_prompt"):
-        refuse_unlearnable_labels(data(rewards), Pairing.in_prompt)
-    refuse_unlearnable_labels(data(rewards), Pairing.cross_prompt)
+        refuse_unlearnable_labels(data(rewards), InPrompt())
+    refuse_unlearnable_labels(data(rewards), CrossPrompt())
     rewards[3, 1] += 1
-    refuse_unlearnable_labels(data(rewards), Pairing.in_prompt)
+    refuse_unlearnable_labels(data(rewards), InPrompt())
 
 
 @pytest.mark.parametrize(("fill", "what"), [(0.0, "all zero"), (0.5, "the same vector for every response")])
@@ -73,7 +73,7 @@ def test_embeddings_equal_for_every_response_are_refused_naming_the_file(tmp_pat
     np.save(embd_train, np.full_like(np.load(embd_train), fill))
     with pytest.raises(UserError, match=rf"^{embd_train}: the embeddings are {what}"):
         loaded = load_embeddings(root=str(tmp_path), generator="g", embedder="e", task="t", cache_dir=str(tmp_path))
-        refuse_unlearnable_labels(loaded, Pairing.cross_prompt)
+        refuse_unlearnable_labels(loaded, CrossPrompt())
 
 
 def test_the_checks_run_before_round_0(make_config, run_dir, tmp_path, monkeypatch):

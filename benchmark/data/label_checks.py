@@ -15,9 +15,9 @@ import logging
 
 import numpy as np
 
-from benchmark.config import Pairing
 from benchmark.data import PreferenceData
 from benchmark.errors import UserError
+from benchmark.pairings import Pairing
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,12 @@ def warn_outlier_rewards(data: PreferenceData, scale: float | None) -> None:
 
 
 def refuse_unlearnable_labels(data: PreferenceData, pairing: Pairing) -> None:
-    """Refuse rewards tied within every prompt under in-prompt pairs, and embeddings equal for every response."""
+    """Refuse rewards tied within every prompt under a pairing of in-prompt pairs only, and embeddings equal for
+    every response."""
     rewards = np.asarray(data.train_rewards)
-    if pairing == Pairing.in_prompt and bool(np.all(rewards == rewards[:, :1])):
+    k = rewards.shape[1]
+    within_prompts_only = not bool(pairing.includes(np.array([0]), np.array([k]), k)[0])  # responses of 2 prompts
+    if within_prompts_only and bool(np.all(rewards == rewards[:, :1])):
         raise UserError(f"{source(data, 'rewards', 'train')}: the golden rewards are tied within every prompt, so "
                         "every in-prompt label is a coin flip; use setup=cross_prompt or rewards that differ within "
                         "a prompt")
