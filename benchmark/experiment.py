@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import hydra
@@ -62,11 +63,14 @@ def run_sweep_job(cfg: DictConfig, run_dir: Path) -> None:
 
 
 def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> None:
+    started, before = time.time(), sweep.summary_stamp(run_dir)
     try:
         summary = run_experiment(cfg, run_dir, sweep=name, in_sweep=True)
-        sweep.record_job(run_dir, str(summary.get("status")), None)
+        status = str(summary.get("status"))
+        skipped = status == "finished" and before is not None and sweep.summary_stamp(run_dir) == before
+        sweep.record_job(run_dir, sweep.SKIPPED if skipped else status, None, started)
     except Interrupted:
-        sweep.record_job(run_dir, "interrupted", "interrupted by a signal")
+        sweep.record_job(run_dir, "interrupted", "interrupted by a signal", started)
         raise
     except Exception as err:  # every job failure is recorded; the other jobs still run
         reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
@@ -74,7 +78,7 @@ def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> No
         if not isinstance(err, UserError):
             log.exception("job %s failed", run_dir.name)
         print(f"arm-bench: job {run_dir.name} failed: {reason}", file=sys.stderr)
-        sweep.record_failure(run_dir, reason)
+        sweep.record_failure(run_dir, reason, started)
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ Hydra calls :class:`SweepCallback` around runs and sweeps (``hydra.callbacks`` i
   ``adhoc-<swept keys>-<hash of its overrides>``, so unrelated sweeps never share a folder and rerunning one
   finds its folder again), counts its jobs and starts the clock. Jobs learn these through environment
   variables, which the joblib and submitit launchers pass on to their worker processes.
-* each job appends one line to ``<sweep>/jobs.jsonl`` (status, one-line reason) and logs ``job k/N`` with the
-  elapsed time and an estimate of what is left;
+* each job appends one line to ``<sweep>/jobs.jsonl`` (status, ``skipped`` for a run already finished, one-line
+  reason, its own seconds) and logs ``job k/N`` with its own time, the sweep's and an estimate of what is left;
 * ``on_multirun_end``: writes ``<sweep>/sweep_summary.json`` and exits 1 with the failed jobs listed.
 * ``on_run_start``: remembers what a single run's folder held before Hydra wrote into it, so a run that
   fails before round 0 removes only what it created (:func:`remove_what_this_run_created`).
@@ -39,6 +39,7 @@ TOTAL_VARIABLE = "ARM_BENCH_SWEEP_TOTAL"
 STARTED_VARIABLE = "ARM_BENCH_SWEEP_STARTED"
 JOBS_FILE = "jobs.jsonl"
 SUMMARY_FILE = "sweep_summary.json"
+SKIPPED = "skipped"  # a job whose folder already held its finished run
 #: Files Hydra writes into a run folder before any result (what a failed start may leave, and may remove).
 BOOKKEEPING = re.compile(r"^(\.hydra(/.*)?|[^/]*\.log)$")
 #: The run lock's files: they may stay behind, but are never deleted (a waiter may hold that very inode).
@@ -106,10 +107,13 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_id = os.environ.get(ID_VARIABLE)
         jobs = {line["run"]: line for line in _job_lines(self.folder) if line.get("sweep_id") == sweep_id}
-        failed = sorted(run for run, line in jobs.items() if line["status"] != "finished")
+        failed = sorted(run for run, line in jobs.items() if line["status"] not in ("finished", SKIPPED))
+        skipped = sum(line["status"] == SKIPPED for line in jobs.values())
+        log.info("sweep %s: %d jobs ran, %d skipped (already finished), %d failed", os.environ.get(
+            SWEEP_NAME_VARIABLE), len(jobs) - skipped - len(failed), skipped, len(failed))
         atomic_write_json(self.folder / SUMMARY_FILE, {
             "sweep": os.environ.get(SWEEP_NAME_VARIABLE), "jobs": len(jobs), "expected_jobs": _total(),
-            "finished": len(jobs) - len(failed),
+            "finished": len(jobs) - len(failed), "skipped": skipped,
             "failed": [{"run": run, "status": jobs[run]["status"], "reason": jobs[run].get("reason")}
                        for run in failed],
         })
@@ -163,24 +167,38 @@ def _job_lines(folder: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def record_job(run_dir: Path, status: str, reason: str | None) -> None:
-    """Append this job's outcome to the sweep's ``jobs.jsonl`` and log ``job k/N`` with elapsed time and ETA."""
+def summary_stamp(run_dir: Path) -> tuple[int, int] | None:
+    """The summary file's (inode, mtime) or None: summaries are replaced atomically, so a job whose stamp is the
+    same after its run wrote none, i.e. skipped a finished run."""
+    try:
+        stat = RunFolder(run_dir).summary.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def record_job(run_dir: Path, status: str, reason: str | None, started: float) -> None:
+    """Append this job's outcome to the sweep's ``jobs.jsonl`` and log ``job k/N``: its own time since ``started``,
+    then the sweep's elapsed time and an estimate of what is left from the jobs that ran (skips take no time)."""
     from filelock import FileLock
 
     folder = run_dir.parent
+    now = time.time()
     line = {"sweep_id": os.environ.get(ID_VARIABLE), "run": run_dir.name, "status": status, "reason": reason,
-            "time": time.time()}
+            "time": now, "seconds": round(now - started, 3)}
     with FileLock(str(folder / f".{JOBS_FILE}.lock")):
         with open(folder / JOBS_FILE, "a") as handle:
             handle.write(json.dumps(line) + "\n")
-        done = sum(1 for job in _job_lines(folder) if job.get("sweep_id") == line["sweep_id"])
-    started, total = float(os.environ.get(STARTED_VARIABLE, time.time())), _total()
-    elapsed = time.time() - started
-    left = f", about {elapsed / done * (total - done):.0f}s left" if total and done < total else ""
-    log.info("job %d/%s: %s after %.0fs%s", done, total or "?", status, elapsed, left)
+        jobs = [job for job in _job_lines(folder) if job.get("sweep_id") == line["sweep_id"]]
+    done, ran = len(jobs), sum(job["status"] != SKIPPED for job in jobs)
+    total = _total()
+    elapsed = now - float(os.environ.get(STARTED_VARIABLE, started))
+    left = f", about {elapsed / ran * (total - done):.0f}s left" if total and done < total and ran else ""
+    own = "skipped (already finished)" if status == SKIPPED else f"{status} in {now - started:.0f}s"
+    log.info("job %d/%s: %s; sweep %.0fs elapsed%s", done, total or "?", own, elapsed, left)
 
 
-def record_failure(run_dir: Path, reason: str) -> None:
+def record_failure(run_dir: Path, reason: str, started: float) -> None:
     """A job that failed: its summary says so (unless it holds a finished run) and the sweep's list gets it."""
     folder = RunFolder(run_dir)
     previous = None
@@ -192,7 +210,7 @@ def record_failure(run_dir: Path, reason: str) -> None:
         if previous is None or previous.get("status") not in ("failed", "interrupted"):
             previous = {"failed_round": 0, "rounds_completed": 0}  # it failed before its first round
         atomic_write_json(folder.summary, {**previous, "status": "failed", "reason": reason})
-    record_job(run_dir, "failed", reason)
+    record_job(run_dir, "failed", reason, started)
 
 
 @contextmanager
