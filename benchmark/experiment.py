@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import hydra
@@ -86,6 +87,9 @@ def main() -> None:
     # selector module next to their conf/ folder is found by its `_target_`.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    # conf/hydra/launcher/ray.yaml is complete on its own; Hydra also checks it against the plugin's schema of the
+    # same name and warns, once per composition, that it will stop doing so.
+    warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema")
     _app()
 
 

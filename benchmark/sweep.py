@@ -92,6 +92,7 @@ class SweepCallback(Callback):
         _make_or_exit(folder)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _require_launcher_plugin(config)
         choice = config.hydra.runtime.choices.get("sweep")
         name = sweep_folder_name(choice, list(config.hydra.overrides.task))
         os.environ[SWEEP_NAME_VARIABLE] = name
@@ -124,6 +125,22 @@ class SweepCallback(Callback):
             print(f"arm-bench: {len(failed)} of {len(jobs)} jobs failed (rerun the sweep to retry only them; "
                   f"{self.folder / SUMMARY_FILE}):\n{lines}", file=sys.stderr)
             sys.exit(1)
+
+
+#: Launcher plugins that are an extra of arm-bench, by module: a launcher whose module is missing names its extra.
+EXTRA_LAUNCHERS = {"hydra_plugins.hydra_ray_launcher": "ray"}
+
+
+def _require_launcher_plugin(config: DictConfig) -> None:
+    """Before Hydra builds the launcher: one line naming the extra to install, not an import traceback."""
+    import importlib.util
+
+    target = str(config.hydra.launcher.get("_target_", ""))
+    for module, extra in EXTRA_LAUNCHERS.items():
+        if target.startswith(module) and importlib.util.find_spec(module) is None:
+            print(f"arm-bench: error: hydra/launcher={extra} needs the [{extra}] extra; pip install "
+                  f"'arm-bench[{extra}]' (from a checkout: pip install -e '.[{extra}]')", file=sys.stderr)
+            sys.exit(2)
 
 
 def _refuse_if_locked(folder: Path) -> None:

@@ -56,3 +56,18 @@ def test_without_the_build_extra_the_command_says_what_to_install(monkeypatch, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("arm-bench-build: error: datasets not installed")
     assert "pip install 'arm-bench[build]'" in err
+
+
+def test_a_launcher_from_a_missing_extra_names_the_extra(monkeypatch, capsys):
+    from omegaconf import OmegaConf
+
+    from benchmark import sweep
+
+    monkeypatch.setattr(sweep, "EXTRA_LAUNCHERS", {"hydra_plugins.not_installed_launcher": "ray"})
+    config = OmegaConf.create({"hydra": {"launcher": {"_target_": "hydra_plugins.not_installed_launcher.X"}}})
+    with pytest.raises(SystemExit) as stop:
+        sweep._require_launcher_plugin(config)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == ("arm-bench: error: hydra/launcher=ray needs the [ray] extra; pip install "
+                                       "'arm-bench[ray]' (from a checkout: pip install -e '.[ray]')\n")
+    sweep._require_launcher_plugin(OmegaConf.create({"hydra": {"launcher": {"_target_": "hydra_plugins.x"}}}))
