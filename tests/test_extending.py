@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.config import Pairing
 from benchmark.errors import UserError
+from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.pools import build_pool
 from benchmark.selectors import SelectionContext
 from benchmark.selectors.reference import DOC, current_block, entries, render
@@ -44,9 +44,9 @@ def context(implicit: bool, seed: int = 0) -> SelectionContext:
     rng = np.random.default_rng(seed)
     total = PROMPTS * K
     phi = torch.as_tensor(rng.normal(size=(total, H)), dtype=torch.float32)
-    labelled = build_pool(np.arange(5), K, Pairing.in_prompt, 9, np.zeros(0, np.int64), total, rng)
+    labelled = build_pool(np.arange(5), K, IN_PROMPT, 9, np.zeros(0, np.int64), total, rng)
     pairs = labelled.global_pairs(np.arange(len(labelled)))
-    pool = build_pool(np.arange(5, 13), K, Pairing.cross_prompt, None if implicit else 70, np.zeros(0, np.int64),
+    pool = build_pool(np.arange(5, 13), K, CROSS_PROMPT, None if implicit else 70, np.zeros(0, np.int64),
                       total, rng, implicit_min_pairs=1)
     assert pool.implicit == implicit
     return SelectionContext(
