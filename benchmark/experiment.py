@@ -10,6 +10,8 @@ import logging
 import os
 import signal
 import sys
+import time
+import warnings
 from errno import EDQUOT, ENOSPC
 from pathlib import Path
 
@@ -78,15 +80,18 @@ def run_sweep_job(cfg: DictConfig, run_dir: Path) -> None:
 
 
 def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> None:
+    started, before = time.time(), sweep.summary_stamp(run_dir)
     try:
         summary = run_experiment(cfg, run_dir, sweep=name, in_sweep=True)
-        sweep.record_job(run_dir, str(summary.get("status")), None, summary.get(stale.KEY))
+        status = str(summary.get("status"))
+        skipped = status == "finished" and before is not None and sweep.summary_stamp(run_dir) == before
+        sweep.record_job(run_dir, sweep.SKIPPED if skipped else status, None, started, summary.get(stale.KEY))
     except KeyboardInterrupt as err:
-        sweep.record_job(run_dir, "interrupted", f"interrupted ({str(err) or 'SIGINT'})")
+        sweep.record_job(run_dir, "interrupted", f"interrupted ({str(err) or 'SIGINT'})", started)
         raise
     except LockLost as err:  # the folder is another run's now: only the sweep's own list records this job
         print(f"arm-bench: job {run_dir.name} failed: {err}", file=sys.stderr)
-        sweep.record_job(run_dir, "failed", str(err))
+        sweep.record_job(run_dir, "failed", str(err), started)
     except Exception as err:  # every job failure is recorded; the other jobs still run
         disk_full = isinstance(err, OSError) and err.errno in (ENOSPC, EDQUOT)
         if isinstance(err, UserError):
@@ -98,7 +103,7 @@ def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> No
             log.exception("job %s failed", run_dir.name)
         print(f"arm-bench: job {run_dir.name} failed: {reason}", file=sys.stderr)
         try:
-            sweep.record_failure(run_dir, reason)
+            sweep.record_failure(run_dir, reason, started)
         except OSError as unrecorded:  # a full disk: the line above and the sweep's exit code still say it
             print(f"arm-bench: job {run_dir.name}: cannot record the failure: {sweep.os_reason(unrecorded, run_dir)}",
                   file=sys.stderr)
@@ -109,6 +114,9 @@ def main() -> None:
     # selector module next to their conf/ folder is found by its `_target_`.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    # conf/hydra/launcher/ray.yaml is complete on its own; Hydra also checks it against the plugin's schema of the
+    # same name and warns, once per composition, that it will stop doing so.
+    warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema")
     _app()
 
 

@@ -13,8 +13,8 @@ Columns:
   ``inputs_changed_since``, benchmark/stale.py);
 * the labels ``preset``, ``dataset``, ``model``, ``setup``, ``batch``, ``selector`` (display names, plain
   column names: result-defining keys are dotted, so they never clash);
-* ``setting`` (ordered categorical) and ``line`` (the selector plus any ``selector.*`` key needed to tell
-  variants apart): the panel and the curve a run belongs to;
+* ``setting`` (ordered categorical) and ``line`` (the selector plus those of its parameters that vary among its
+  runs, never one that follows the seed; or the keys given as ``by``): the panel and the curve a run belongs to;
 * every ``metrics.jsonl`` key (``round``, ``n_labels``, ``one_minus_spearman``, ``bon/N``, ...; ``null`` -> NaN)
   and every ``timings.jsonl`` key (``selection_seconds``, ...);
 * every result-defining config key, flattened (``seed``, ``batch.size``, ``reward_model.width``, lists as tuples).
@@ -44,16 +44,20 @@ SETTING_LABELS = ("preset", "dataset", "model", "setup", "batch")
 IDENTITY = ("run", "status", "reason", "allow_changed_inputs", "inputs_changed", "setting", "line", *LABELS, "seed")
 FINISHED = "finished"
 UNFINISHED = "unfinished"  # no summary.json yet: running, or killed before it could write one
+#: The default grouping of runs into lines: the selector and its variants (see :func:`name_lines`).
+BY_SELECTOR = ("selector",)
 ALL_RUNS = "all runs"  # the only setting's name when nothing but selector and seed varies
 FIX = "delete the run folder (or its file) and rerun it"
 
 
-def load_runs(*folders: Path | str, include_unfinished: bool = False, strict: bool = False) -> pd.DataFrame:
+def load_runs(
+    *folders: Path | str, include_unfinished: bool = False, strict: bool = False, by: Sequence[str] = BY_SELECTOR
+) -> pd.DataFrame:
     """Every run under ``folders`` (sweep or run folders), one row per run and round.
 
     Only finished runs unless ``include_unfinished``; a run without rounds yet then has one row with NaN metrics.
     A damaged run (an unreadable summary, config or metrics line) is skipped with one warning naming it, or
-    refused with ``strict``.
+    refused with ``strict``. ``by`` names the ``line`` column (see :func:`name_lines`).
     """
     runs = []
     skipped = 0
@@ -72,7 +76,9 @@ def load_runs(*folders: Path | str, include_unfinished: bool = False, strict: bo
         log.warning("skipped %d run folder(s) that did not finish (include_unfinished=True to keep them)", skipped)
     if not runs:
         raise UserError(f"no finished runs (summary.json with status finished) under {', '.join(map(str, folders))}")
-    return tidy_frame(runs, name_settings(runs))
+    settings = name_settings(runs)
+    name_lines(runs, by)
+    return tidy_frame(runs, settings)
 
 
 def run_folders(roots: Iterable[Path | str]) -> list[Path]:
@@ -163,8 +169,8 @@ def hydra_choices(folder: Path) -> dict[str, str]:
 
 
 def name_settings(runs: Sequence[dict[str, Any]]) -> list[str]:
-    """Set each run's ``setting`` and ``line`` from what differs between the runs read; returns the settings in
-    natural order (``b125`` before ``b1000``)."""
+    """Set each run's ``setting`` from what differs between the runs read; returns the settings in natural order
+    (``b125`` before ``b1000``)."""
     constants = [run["constants"] for run in runs]
     cells = [tuple(sorted(cell_config(config_part(c)).items())) for c in constants]
     by_cell = dict(zip(cells, constants, strict=True))  # one representative run per cell
@@ -172,14 +178,37 @@ def name_settings(runs: Sequence[dict[str, Any]]) -> list[str]:
                    if all(by_cell[cell][label] == c[label] for cell, c in zip(cells, constants, strict=True))]
     cell_keys = sorted({key for cell in by_cell for key, _ in cell})
     setting_keys = naming_keys(list(by_cell.values()), [*follow_cell, *cell_keys])
-    selector_keys = sorted({k for c in constants for k in c if k.startswith("selector.")})
-    variant_keys = [k for k in naming_keys(constants, ["selector", *selector_keys]) if k != "selector"]
     order: dict[tuple[Any, ...], str] = {}
     for c in constants:
         c["setting"] = describe(c, setting_keys) or ALL_RUNS
-        c["line"] = ", ".join(filter(None, [c["selector"], describe(c, variant_keys)]))
         order[natural_key(c.get(k) for k in setting_keys)] = c["setting"]
     return [order[key] for key in sorted(order)]
+
+
+def name_lines(runs: Sequence[dict[str, Any]], by: Sequence[str] = BY_SELECTOR) -> None:
+    """Set each run's ``line``: the curve its seeds are averaged into.
+
+    ``by=("selector",)`` (the default): the selector's name, plus those of its own parameters that take several
+    values among its runs, apart from any that follows the seed (a ``seed: ${seed}`` parameter would otherwise
+    split every line into single seeds). So ``dopt``, and ``small_margin, margin=0.3`` next to
+    ``small_margin, margin=0.5``. Any other ``by`` names the line by exactly those keys (labels or dotted config
+    keys); one that no run has is a UserError listing those available.
+    """
+    constants = [run["constants"] for run in runs]
+    if tuple(by) != BY_SELECTOR:
+        known = sorted({k for c in constants for k in c if k in LABELS or "." in k})
+        unknown = [key for key in by if key not in known]
+        if unknown:
+            raise UserError(f"--by {','.join(unknown)}: no run has this key; keys: {', '.join(known)}")
+        for c in constants:
+            c["line"] = describe(c, by)
+        return
+    for selector in {c["selector"] for c in constants}:
+        own = [c for c in constants if c["selector"] == selector]
+        parameters = sorted({k for c in own for k in c if k.startswith("selector.")})
+        variant_keys = [k for k in naming_keys(own, ["seed", *parameters]) if k != "seed"]
+        for c in own:
+            c["line"] = ", ".join(filter(None, [selector, describe(c, variant_keys)]))
 
 
 def config_part(constants: Mapping[str, Any]) -> dict[str, Any]:

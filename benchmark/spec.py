@@ -310,12 +310,29 @@ def sweep_dir_name(choice: str) -> str:
     return choice or os.environ.get(SWEEP_NAME_VARIABLE, "adhoc")
 
 
+def absolute_path(path: str, base: str) -> str:
+    """The resolver behind ``hydra.run.dir``/``hydra.sweep.dir``: ``path`` from the launching shell's folder
+    ``base`` (``hydra.runtime.cwd``), so a job writes there whatever folder its process runs in (a Ray worker
+    runs where its cluster was started)."""
+    return str(Path(base) / Path(path).expanduser())
+
+
+#: Prefixes of the environment variables a job reads (the sweep's id, size and clock; ARM_BENCH_CACHE, WANDB_*).
+FORWARDED_PREFIXES = ("ARM_BENCH_", "WANDB_")
+
+
+def forwarded_environment() -> dict[str, str]:
+    """The resolver behind the Ray launcher's ``runtime_env.env_vars``: those variables of the launching
+    process, which workers of an already running cluster would not inherit."""
+    return {key: value for key, value in os.environ.items() if key.startswith(FORWARDED_PREFIXES)}
+
+
 def register_resolvers() -> None:
     register_package_file_resolver()
-    if not OmegaConf.has_resolver("arm_run_name"):
-        OmegaConf.register_new_resolver("arm_run_name", run_name)
-    if not OmegaConf.has_resolver("arm_sweep_name"):
-        OmegaConf.register_new_resolver("arm_sweep_name", sweep_dir_name)
+    for name, resolver in (("arm_run_name", run_name), ("arm_sweep_name", sweep_dir_name),
+                           ("arm_absolute", absolute_path), ("arm_forwarded_env", forwarded_environment)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
 
 
 register_resolvers()

@@ -6,8 +6,8 @@ Hydra calls :class:`SweepCallback` around runs and sweeps (``hydra.callbacks`` i
   ``adhoc-<swept keys>-<hash of its overrides>``, so unrelated sweeps never share a folder and rerunning one
   finds its folder again), counts its jobs and starts the clock. Jobs learn these through environment
   variables, which the joblib and submitit launchers pass on to their worker processes.
-* each job appends one line to ``<sweep>/jobs.jsonl`` (status, one-line reason) and logs ``job k/N`` with the
-  elapsed time and an estimate of what is left;
+* each job appends one line to ``<sweep>/jobs.jsonl`` (status, ``skipped`` for a run already finished, one-line
+  reason, its own seconds) and logs ``job k/N`` with its own time, the sweep's and an estimate of what is left;
 * ``on_multirun_end``: writes ``<sweep>/sweep_summary.json``, ends with one line listing the finished runs it
   returned although their inputs changed since they ran (:mod:`benchmark.stale`), and exits 1 with the failed jobs
   listed.
@@ -58,6 +58,7 @@ STOP_SECONDS = 10.0
 STOP_FILE = ".stopping"
 JOBS_FILE = "jobs.jsonl"
 SUMMARY_FILE = "sweep_summary.json"
+SKIPPED = "skipped"  # a job whose folder already held its finished run
 #: Files Hydra writes into a run folder before any result (what a failed start may leave, and may remove).
 BOOKKEEPING = re.compile(r"^(\.hydra(/.*)?|[^/]*\.log)$")
 #: The run lock's files: they may stay behind, but are never deleted (a waiter may hold that very inode).
@@ -112,6 +113,7 @@ class SweepCallback(Callback):
         _make_or_exit(folder)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _require_launcher_plugin(config)
         choice = config.hydra.runtime.choices.get("sweep")
         name = sweep_folder_name(choice, list(config.hydra.overrides.task))
         os.environ[SWEEP_NAME_VARIABLE] = name
@@ -142,6 +144,9 @@ class SweepCallback(Callback):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
         jobs, failed, changed = write_summary(self.folder)
+        skipped = sum(line["status"] == SKIPPED for line in jobs.values())
+        log.info("sweep %s: %d jobs ran, %d skipped (already finished), %d failed", os.environ.get(
+            SWEEP_NAME_VARIABLE), len(jobs) - skipped - len(failed), skipped, len(failed))
         for variable in (SWEEP_NAME_VARIABLE, ID_VARIABLE, TOTAL_VARIABLE, STARTED_VARIABLE, PARENT_VARIABLE):
             os.environ.pop(variable, None)
         if failed:
@@ -158,15 +163,17 @@ class SweepCallback(Callback):
 
 def write_summary(folder: Path) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, list[str]]]:
     """Write ``sweep_summary.json`` from this sweep's lines of ``jobs.jsonl``; returns the jobs, the runs that did not
-    finish and the finished runs whose inputs changed since they ran. A full disk is one line, not a traceback."""
+    finish (``finished`` counts the runs this sweep finished; ``skipped``, those it found finished, are neither)
+    and the finished runs whose inputs changed since they ran. A full disk is one line, not a traceback."""
     sweep_id = os.environ.get(ID_VARIABLE)
     jobs = {line["run"]: line for line in _job_lines(folder) if line.get("sweep_id") == sweep_id}
-    failed = sorted(run for run, line in jobs.items() if line["status"] != "finished")
+    failed = sorted(run for run, line in jobs.items() if line["status"] not in ("finished", SKIPPED))
+    skipped = sum(line["status"] == SKIPPED for line in jobs.values())
     changed = {run: line[stale.KEY] for run, line in sorted(jobs.items()) if line.get(stale.KEY)}
     try:
         atomic_write_json(folder / SUMMARY_FILE, {
             "sweep": os.environ.get(SWEEP_NAME_VARIABLE), "jobs": len(jobs), "expected_jobs": _total(),
-            "finished": len(jobs) - len(failed),
+            "finished": len(jobs) - len(failed) - skipped, "skipped": skipped,
             "failed": [{"run": run, "status": jobs[run]["status"], "reason": jobs[run].get("reason")}
                        for run in failed],
             stale.KEY: [{"run": run, "changes": changes} for run, changes in changed.items()],
@@ -288,6 +295,22 @@ def job_here() -> Iterator[None]:
         _job_here = False
 
 
+#: Launcher plugins that are an extra of arm-bench, by module: a launcher whose module is missing names its extra.
+EXTRA_LAUNCHERS = {"hydra_plugins.hydra_ray_launcher": "ray"}
+
+
+def _require_launcher_plugin(config: DictConfig) -> None:
+    """Before Hydra builds the launcher: one line naming the extra to install, not an import traceback."""
+    import importlib.util
+
+    target = str(config.hydra.launcher.get("_target_", ""))
+    for module, extra in EXTRA_LAUNCHERS.items():
+        if target.startswith(module) and importlib.util.find_spec(module) is None:
+            print(f"arm-bench: error: hydra/launcher={extra} needs the [{extra}] extra; pip install "
+                  f"'arm-bench[{extra}]' (from a checkout: pip install -e '.[{extra}]')", file=sys.stderr)
+            sys.exit(2)
+
+
 def _refuse_if_locked(folder: Path) -> None:
     """A single run on a folder another process is writing stops before Hydra writes its files into it."""
     lock = RunLock(folder)
@@ -329,27 +352,42 @@ def _job_lines(folder: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def record_job(run_dir: Path, status: str, reason: str | None, changed: list[str] | None = None) -> None:
-    """Append this job's outcome to the sweep's ``jobs.jsonl`` and log ``job k/N`` with elapsed time and ETA.
+def summary_stamp(run_dir: Path) -> tuple[int, int] | None:
+    """The summary file's (inode, mtime) or None: summaries are replaced atomically, so a job whose stamp is the
+    same after its run wrote none, i.e. skipped a finished run."""
+    try:
+        stat = RunFolder(run_dir).summary.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def record_job(run_dir: Path, status: str, reason: str | None, started: float,
+               changed: list[str] | None = None) -> None:
+    """Append this job's outcome to the sweep's ``jobs.jsonl`` and log ``job k/N``: its own time since ``started``,
+    then the sweep's elapsed time and an estimate of what is left from the jobs that ran (skips take no time).
 
     ``changed``: for a finished run returned as it was, what changed in its inputs since it ran.
     """
     from filelock import FileLock
 
     folder = run_dir.parent
+    now = time.time()
     line = {"sweep_id": os.environ.get(ID_VARIABLE), "run": run_dir.name, "status": status, "reason": reason,
-            "time": time.time(), **({stale.KEY: changed} if changed else {})}
+            "time": now, "seconds": round(now - started, 3), **({stale.KEY: changed} if changed else {})}
     with FileLock(str(folder / f".{JOBS_FILE}.lock")):
         with open(folder / JOBS_FILE, "a") as handle:
             handle.write(json.dumps(line) + "\n")
-        done = sum(1 for job in _job_lines(folder) if job.get("sweep_id") == line["sweep_id"])
-    started, total = float(os.environ.get(STARTED_VARIABLE, time.time())), _total()
-    elapsed = time.time() - started
-    left = f", about {elapsed / done * (total - done):.0f}s left" if total and done < total else ""
-    log.info("job %d/%s: %s after %.0fs%s", done, total or "?", status, elapsed, left)
+        jobs = [job for job in _job_lines(folder) if job.get("sweep_id") == line["sweep_id"]]
+    done, ran = len(jobs), sum(job["status"] != SKIPPED for job in jobs)
+    total = _total()
+    elapsed = now - float(os.environ.get(STARTED_VARIABLE, started))
+    left = f", about {elapsed / ran * (total - done):.0f}s left" if total and done < total and ran else ""
+    own = "skipped (already finished)" if status == SKIPPED else f"{status} in {now - started:.0f}s"
+    log.info("job %d/%s: %s; sweep %.0fs elapsed%s", done, total or "?", own, elapsed, left)
 
 
-def record_failure(run_dir: Path, reason: str) -> None:
+def record_failure(run_dir: Path, reason: str, started: float) -> None:
     """A job that failed: its summary says so (unless it holds a finished run) and the sweep's list gets it."""
     folder = RunFolder(run_dir)
     previous = None
@@ -364,7 +402,7 @@ def record_failure(run_dir: Path, reason: str) -> None:
             atomic_write_json(folder.summary, {**previous, "status": "failed", "reason": reason})
         except OSError as err:  # e.g. a full disk: the sweep's own list still gets the job
             log.warning("cannot write %s: %s", folder.summary, os_reason(err, folder.summary))
-    record_job(run_dir, "failed", reason)
+    record_job(run_dir, "failed", reason, started)
 
 
 @contextmanager

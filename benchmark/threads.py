@@ -25,7 +25,7 @@ product) and costs up to 7× when another process holds a core; from ~2.5e8 up, 
 faster on a quiet machine. The quick default run (D = 64, h = 64, 2,250 labelled responses, work 2.8e7)
 therefore runs on 1 thread and the paper's sizes on all cores.
 
-Under Hydra's joblib launcher several jobs already share the cores, so each job gets 1 thread unless
+Under Hydra's joblib and Ray launchers several jobs already share the cores, so each job gets 1 thread unless
 ``torch_threads`` says otherwise; the launcher is recognised from the job's Hydra config
 (``hydra.launcher._target_``), which that launcher sets in every worker. An explicit ``torch_threads``
 always wins.
@@ -45,12 +45,13 @@ SMALL_WORK = 10**8
 
 
 def under_parallel_launcher() -> bool:
-    """True inside a job of Hydra's joblib launcher (jobs run side by side on one machine)."""
+    """True inside a job of Hydra's joblib or Ray launcher (jobs run side by side on one machine)."""
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
         return False
-    return "joblib" in str(HydraConfig.get().launcher.get("_target_", "")).lower()
+    target = str(HydraConfig.get().launcher.get("_target_", "")).lower()
+    return "joblib" in target or "ray_launcher" in target
 
 
 def choose_threads(requested: int | None, work: int, parallel_launcher: bool) -> int:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_text
+from benchmark.results import BY_SELECTOR
 from plots.cost import COST, parse_costs, with_cost
 from plots.curves import choose_bon, choose_metrics
 from plots.figures import curves_figure
@@ -54,6 +55,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--x", choices=("labels", "cost"), default="labels",
                         help="x axis of the curves: labelled pairs, or annotation cost (plots.cost; needs --cost)")
     parser.add_argument("--cost", help="cost per pair type for --x cost, e.g. in_prompt=1,cross_prompt=2")
+    parser.add_argument("--by", type=names, default=list(BY_SELECTOR),
+                        help="keys naming a line, comma-separated (default: selector = the selector plus those of "
+                             "its parameters that vary among its runs, never one that follows the seed)")
     parser.add_argument("--metrics", type=names, default=["spearman", "bon"],
                         help="comma-separated figure rows: spearman, bon or any metrics.jsonl key "
                              "(default: spearman,bon)")
@@ -80,7 +84,7 @@ class Drawn:
 
 def run(args: argparse.Namespace) -> Drawn:
     """Draw everything; returns the files written and the data behind them."""
-    frame = read_runs(args.folders, args.selectors, strict=args.strict)
+    frame = read_runs(args.folders, args.selectors, args.by, strict=args.strict)
     bon_key = choose_bon(frame, args.bon_n)
     metrics = choose_metrics(args.metrics, bon_key, frame)
     out = args.out or args.folders[0] / "plots"

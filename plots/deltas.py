@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from plots.results_verdicts import DeltaPanel
-from plots.style import colour, display_name
+from plots.style import colour
 
 
 def delta_figure(panels: Sequence[DeltaPanel]) -> Any:
@@ -29,7 +29,7 @@ def delta_figure(panels: Sequence[DeltaPanel]) -> Any:
             axis.plot([interval.mean], [y], "o", ms=6, color=shade,
                       markerfacecolor=shade if comparison.significant else "white")
         axis.axvline(0.0, color="#444444", lw=0.8, ls="--")
-        axis.set_yticks(range(len(rows)), [display_name(selector) for selector, _ in rows], fontsize=8)
+        axis.set_yticks(range(len(rows)), [selector for selector, _ in rows], fontsize=8)
         axis.set_title(panel.title, fontsize=10)
         axis.set_xlabel(panel.label, fontsize=8)
         axis.grid(alpha=0.3, axis="x")

@@ -19,7 +19,7 @@ from benchmark.metrics import Metric
 from plots.curves import BASELINE, Curves, baseline_line, line_order, metric_curves, paired_difference
 from plots.intervals import LEVEL, band_interval, default_band
 from plots.loading import CHANGED_MARK, settings
-from plots.style import colour, display_name, line_width
+from plots.style import colour, line_width
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,9 @@ def line_curves(rows: pd.DataFrame, line: str, row: Row, x: str = "n_labels") ->
 
 
 def legend_label(rows: pd.DataFrame, line: str) -> str:
-    selector = str(rows.loc[rows["line"] == line, "selector"].iloc[0])
+    """The line's name, which starts with the selector's command-line name (``pastaware_dopt``, not a prose one)."""
     changed = rows.loc[rows["line"] == line, "inputs_changed"].any()
-    return display_name(selector) + line.removeprefix(selector) + (f" {CHANGED_MARK}" if changed else "")
+    return line + (f" {CHANGED_MARK}" if changed else "")
 
 
 def draw_panel(axis: Any, rows: pd.DataFrame, order: Sequence[str], row: Row, band: str,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_bytes, atomic_write_text
-from benchmark.results import load_runs
+from benchmark.results import BY_SELECTOR, load_runs
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,14 @@ log = logging.getLogger(__name__)
 CHANGED_MARK = "†"
 
 
-def read_runs(folders: Sequence[Path], selectors: Sequence[str] | None = None, strict: bool = False) -> pd.DataFrame:
-    """The finished runs under ``folders``, one per setting, line and seed, of the ``selectors`` given (all if
-    None); a damaged run is skipped with a warning, or refused with ``strict``."""
-    frame = keep_first_of_repeats(load_runs(*folders, strict=strict))
+def read_runs(
+    folders: Sequence[Path], selectors: Sequence[str] | None = None, by: Sequence[str] = BY_SELECTOR,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """The finished runs under ``folders``, one per setting, line (named ``by``) and seed, of the ``selectors``
+    given (all if None); a damaged run is skipped with a warning, or refused with ``strict``."""
+    frame = keep_first_of_repeats(load_runs(*folders, strict=strict, by=by))
+    warn_single_seed_lines(frame)
     if selectors:
         frame = only_selectors(frame, selectors)
     changed = frame.loc[frame["inputs_changed"], "run"].unique()
@@ -35,6 +39,19 @@ def read_runs(folders: Sequence[Path], selectors: Sequence[str] | None = None, s
                     "they finished (overwrite=true redoes them), marked %s: %s",
                     len(changed), CHANGED_MARK, ", ".join(changed))
     return frame
+
+
+def warn_single_seed_lines(frame: pd.DataFrame) -> None:
+    """Warn when lines hold one seed each though their selector has several there: the key naming them follows
+    the seed, so no line gets a band or a mean over seeds."""
+    runs = frame.drop_duplicates("run")
+    seeds = runs.groupby(["setting", "selector"], observed=True)["seed"].transform("nunique")
+    per_line = runs.groupby(["setting", "line"], observed=True)["seed"].transform("nunique")
+    split = runs.loc[(per_line == 1) & (seeds > 1), "line"].unique()
+    if len(split):
+        shown = ", ".join(sorted(split)[:4]) + (", ..." if len(split) > 4 else "")
+        log.warning("%d line(s) hold a single seed each though their selector has several (%s): the key naming "
+                    "them follows the seed, so no line averages seeds; group with --by selector", len(split), shown)
 
 
 def keep_first_of_repeats(frame: pd.DataFrame) -> pd.DataFrame:

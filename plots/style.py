@@ -1,4 +1,5 @@
-"""One colour and display name per selector, the same in every figure, so a reader learns them once."""
+"""One colour per selector, the same in every figure, so a reader learns them once; legends use the command-line
+names (``selector=pastaware_dopt``), so what a figure shows can be typed back."""
 
 import zlib
 
@@ -27,28 +28,6 @@ COLOURS = {
     "maxminlcb": "#74c476",
     "rucb": "#c994c7",
 }
-NAMES = {
-    "random": "random",
-    "entropy": "entropy",
-    "maxdiff": "max-diff",
-    "bald": "BALD",
-    "batchbald": "BatchBALD",
-    "coreset": "coreset",
-    "xtx": "XtX (unweighted D-opt)",
-    "dopt": "D-opt",
-    "pastaware_dopt": "past-aware D-opt",
-    "greedy_dopt": "greedy D-opt",
-    "epig": "EPIG",
-    "bal_pm": "BAL-PM",
-    "double_ts": "double TS",
-    "badge": "BADGE",
-    "kcenter": "k-center",
-    "deltaucb": "DeltaUCB",
-    "infomax": "InfoMax",
-    "drts": "DRTS",
-    "maxminlcb": "MaxMinLCB",
-    "rucb": "RUCB",
-}
 #: The paper's eight methods (its Figure 3), drawn together; the rest are drawn in their own figures.
 PAPER_EIGHT = ("random", "entropy", "maxdiff", "bald", "batchbald", "coreset", "dopt", "pastaware_dopt")
 #: For selectors added by users: picked by a stable hash of the name, so the colour never changes.
@@ -58,10 +37,6 @@ PAPER_METHODS = frozenset({"dopt", "pastaware_dopt"})
 
 def colour(selector: str) -> str:
     return COLOURS.get(selector) or SPARE[zlib.crc32(selector.encode()) % len(SPARE)]
-
-
-def display_name(selector: str) -> str:
-    return NAMES.get(selector, selector)
 
 
 def line_width(selector: str) -> float:

@@ -51,8 +51,13 @@ def test_table_columns_are_the_summary_keys_the_logger_sends():
 
 def test_cli_prints_the_views_and_a_failed_save_is_one_line(monkeypatch, capsys):
     dashboard.main(["--entity", "t", "--project", "p", "--sweep", "s", "--setup", "cross_prompt"])
-    (line,) = capsys.readouterr().out.splitlines()
-    assert line.startswith("arm-bench s: cross_prompt:") and "not saved" in line
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "arm-bench s: cross_prompt (not saved; add --save)"
+    assert "'sweep:s'" in lines[1] and lines[2].startswith("  grouping: by Group, then JobType")
+    panels = [line for line in lines if line.startswith("  panel")]
+    assert len(panels) == 2 and "one_minus_spearman against n_labels" in panels[0] and "bon/50" in panels[1]
+    assert lines[-1].startswith("  table: columns run:displayName, summary:final/one_minus_spearman")
+    assert lines[-1].endswith("sorted by auc/one_minus_spearman ascending")
 
     def no_login(self: ws.Workspace) -> None:
         raise RuntimeError("api_key not configured (no-tty)")
@@ -62,3 +67,16 @@ def test_cli_prints_the_views_and_a_failed_save_is_one_line(monkeypatch, capsys)
         dashboard.main(["--entity", "t", "--project", "p", "--save"])
     assert exit_info.value.code == 2
     assert "wandb login" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("sweep", "setups"), [("fig5_cross_prompt", ("cross_prompt",)), ("smoke", ("in_prompt",)),
+                                               ("results_synthetic", ("in_prompt", "cross_prompt"))])
+def test_views_are_built_only_for_the_setups_the_sweep_runs(sweep, setups, capsys):
+    assert dashboard.sweep_setups(sweep) == setups
+    dashboard.main(["--entity", "t", "--project", "p", "--sweep", sweep])
+    built = [line for line in capsys.readouterr().out.splitlines() if line.endswith("(not saved; add --save)")]
+    assert built == [f"arm-bench {sweep}: {setup} (not saved; add --save)" for setup in setups]
+
+
+def test_an_ad_hoc_sweep_gets_both_views():
+    assert dashboard.sweep_setups("adhoc-seed+selector-3f2a9c1e") is None

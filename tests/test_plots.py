@@ -85,7 +85,7 @@ def test_legend_is_best_first_and_delta_rows_say_which_side_is_better(tmp_path):
     frame = read_runs([fake_sweep(tmp_path, 3, ("random", "dopt", "bald"))])  # bald best, random worst
     figure = curves_figure(frame, choose_metrics(["spearman", "bon"], "bon/10", frame), paired=True)
     legend = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert legend == ["BALD", "D-opt", "random"]
+    assert legend == ["bald", "dopt", "random"]
     # matplotlib fills legend columns first: 5 entries in 4 columns are passed as 0, 4, 1, 2, 3 to read 0-4 by row
     assert row_major(list("01234"), 4) == list("04123") and row_major(list("0123456"), 3) == list("0361425")
     labels = [axis.get_ylabel() for axis in figure.axes if axis.get_ylabel()]
@@ -161,7 +161,7 @@ def test_runs_resumed_onto_changed_inputs_are_marked(tmp_path, caplog):
     assert "resumed onto changed inputs" in caplog.text
     markdown = to_markdown(summary_table(frame, "bon/10"), "bon/10")
     assert "| bald † |" in markdown and "† = some of its runs" in markdown
-    assert legend_label(frame, "bald") == "BALD †"
+    assert legend_label(frame, "bald") == "bald †"
 
 
 def test_finished_runs_whose_inputs_changed_since_are_marked(tmp_path, caplog):

@@ -60,3 +60,19 @@ def test_copies_of_picks_come_last_and_then_uniformly():
     assert fourth[0] == 0
     np.testing.assert_allclose(fourth[1:4], 1 / 9, atol=0.035)
     np.testing.assert_allclose(fourth[4:], 1 / 12, atol=0.035)
+
+
+def test_building_in_blocks_changes_no_value_and_no_pick(monkeypatch):
+    """The block-wise embeddings equal v·(p − ŷ) from whole-pool arrays bit for bit, and the picks do not move."""
+    from benchmark.selectors import badge
+
+    for seed in range(3):
+        context, _ = random_context(seed, CROSS_PROMPT)
+        p = torch.sigmoid(context.reward_differences)
+        whole = context.pair_differences * (p - (p >= 0.5).to(p.dtype))[:, None]
+        picks = build("badge").select(context, 15)
+        monkeypatch.setattr(badge, "BLOCK", 7)  # many blocks, the last one partial
+        assert torch.equal(build("badge").embeddings(context), whole)
+        context_again, _ = random_context(seed, CROSS_PROMPT)
+        assert list(build("badge").select(context_again, 15)) == list(picks)
+        monkeypatch.setattr(badge, "BLOCK", 1024)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from scipy.special import expit, rel_entr
 
 from benchmark.errors import UserError
@@ -113,3 +114,21 @@ def test_target_setup_overrides_the_pool_and_missing_sizes_are_refused():
         build("epig").targets(context)
     with pytest.raises(UserError, match="target_pairs must be at least 1"):
         build("epig", target_pairs=0)
+
+
+def test_scores_are_bit_for_bit_those_of_the_entr_formulation():
+    """xlogy is exactly −entr and the cells are summed in the same order, so scores (and picks) are unchanged."""
+    from benchmark.selectors.epig import CHUNK, expected_information
+    from benchmark.selectors.posterior import binary_entropy
+
+    generator = torch.Generator().manual_seed(1)
+    candidates = torch.rand(16, CHUNK + 300, dtype=torch.float64, generator=generator)
+    targets = torch.rand(16, 40, dtype=torch.float64, generator=generator)
+    candidates[:, :3], candidates[:, 3:6] = 0.0, 1.0  # certain pairs: cells of exactly 0
+    mean, target_mean = candidates.mean(0)[:, None], targets.mean(0)
+    both = candidates.T @ targets / 16
+    joint = (torch.special.entr(both) + torch.special.entr((mean - both).clamp(min=0))
+             + torch.special.entr((target_mean - both).clamp(min=0))
+             + torch.special.entr((1 - mean - target_mean + both).clamp(min=0)))
+    expected = binary_entropy(mean[:, 0]) - joint.mean(1) + binary_entropy(target_mean).mean()
+    assert torch.equal(expected_information(candidates, targets), expected)

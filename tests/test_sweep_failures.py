@@ -3,6 +3,7 @@ rerun retries only what did not finish. Also: every ad hoc sweep gets its own fo
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,13 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path: Path, launche
         assert again.returncode == 1
         assert again.stderr.count("already holds this finished run") + again.stdout.count(
             "already holds this finished run") == 1
+        first_log, again_log = done.stderr + done.stdout, again.stderr + again.stdout
+        assert re.search(r"job \d/2: finished in \d+s; sweep \d+s elapsed", first_log)
+        assert "job 2/2: skipped" not in first_log and "skipped (already finished)" in again_log
+        assert json.loads((sweep / "sweep_summary.json").read_text())["skipped"] == 1
+        lines = [json.loads(line) for line in (sweep / "jobs.jsonl").read_text().splitlines()]
+        assert sorted(line["status"] for line in lines) == ["failed", "failed", "finished", "skipped"]
+        assert all(0 <= line["seconds"] < 300 for line in lines)
 
 
 def test_ad_hoc_sweeps_get_their_own_folder_found_again_on_a_rerun():

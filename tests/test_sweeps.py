@@ -19,7 +19,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 from scipy import stats
 
-import benchmark.config  # noqa: F401  (registers the config schema and the run-name resolver)
+import benchmark.config
+import benchmark.spec  # noqa: F401  (registers the run-name, sweep-name and absolute-path resolvers)
 from benchmark.paths import CONF_DIR, SWEEPS_DIR
 
 #: The paper's comparison: the eight selectors of its figures, in the order the figure sweeps list them.

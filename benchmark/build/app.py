@@ -6,11 +6,13 @@ in memory at a time; ``stages=[...]`` runs a subset, each resuming from the chec
 
 import logging
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import hydra
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
+from packaging.requirements import Requirement  # a dependency of hydra-core
 
 from benchmark.build.workdir import WorkDir
 from benchmark.errors import UserError
@@ -68,7 +70,34 @@ def _app(cfg: DictConfig) -> None:
         sys.exit(2)
 
 
+def requirements(extra: str | None = None) -> set[str]:
+    """Distribution names arm-bench requires (``extra=None``) or that ``extra`` adds; empty if never installed."""
+    try:
+        listed = [Requirement(req) for req in metadata.requires("arm-bench") or []]
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return set()
+    if extra is None:
+        return {req.name.lower() for req in listed if req.marker is None}
+    return {req.name.lower() for req in listed if req.marker is not None and req.marker.evaluate({"extra": extra})}
+
+
+def missing_build_packages() -> list[str]:
+    """The ``[build]`` extra's distributions that are not installed."""
+    missing = []
+    for name in sorted(requirements("build")):
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
 def main() -> None:
+    missing = missing_build_packages()
+    if missing:
+        print(f"arm-bench-build: error: {', '.join(missing)} not installed; run pip install 'arm-bench[build]' "
+              "(from a checkout: pip install -e '.[build]')", file=sys.stderr)
+        sys.exit(2)
     _app()
 
 

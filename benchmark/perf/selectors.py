@@ -14,6 +14,15 @@ Beside them run the authors' rules, re-implemented here step for step as referen
 * coreset (``coreset_rule`` → ``construct_lr_coreset_with_kmeans``): float32 v, scikit-learn ``k_means``
   (one k-means++ start, one Lloyd iteration), their fast sensitivity from ``euclidean_distances``, n draws ∝
   sensitivity with replacement.
+* EPIG (Bickford Smith et al.'s ``epig_from_probs_using_matmul``, their fastest form): on the same posterior
+  samples and target pairs as ``epig`` (the same draws), probabilities laid out as [N, K, 2], the joint of all
+  2 × 2 label cells as one [N, 2, K] @ [K, 2T] matmul per block of pool pairs (``epig``'s block size), its
+  entropy with ``xlogy``, plus the two marginal entropies; float64 like ``epig``.
+* BADGE (Ash et al.'s ``init_centers`` after ``get_grad_embedding``) on the same gradient embeddings
+  g = (p − ŷ)·v: their float64 embedding array filled a loader batch at a time, then k-means++ seeding with
+  scikit-learn ``pairwise_distances`` to the newest centre, a loop over the pool keeping the nearest, and
+  scipy ``rv_discrete`` over D², redrawn while the draw is already a centre. Its memory includes building
+  the embeddings, as ``badge``'s does.
 
 Each timing is the median of 3 calls on fresh contexts after a warm-up call per selector (so one-off library
 start-up is not timed). Memory is measured in the same calls: peak resident set during the call (VmHWM,
@@ -43,11 +52,16 @@ from benchmark.perf.memory import status_mb
 from benchmark.pools import build_pool
 from benchmark.selectors.base import SelectionContext, Selector
 from benchmark.selectors.coreset import CoresetSelector, kmeans, lr_sensitivities
+from benchmark.selectors.epig import CHUNK as EPIG_CHUNK
+from benchmark.selectors.epig import EPIGSelector
 from benchmark.selectors.posterior import EnsemblePosterior
+from benchmark.selectors.ranking import top_n
 
 RESPONSES_PER_PROMPT = 10
 LABELLED = 1000
 RUNS = 3
+#: Rows per batch of the BADGE reference's embedding loop (the authors' test loader's batch size).
+BADGE_LOADER_BATCH = 1000
 #: Rows beyond one per YAML: (row name, YAML, parameter overrides, whether at the plan's large batch).
 EXTRA_ROWS: list[tuple[str, str, dict, bool]] = [
     ("bald_ensemble", "bald", {"posterior": EnsemblePosterior()}, False),
@@ -147,6 +161,60 @@ def reference_coreset(context: SelectionContext, n: int, clusters: int = 10, rad
                                       random_state=int(context.rng.integers(2**31 - 1)))
     sensitivity = reference_sensitivities(data, centres, assignments, radius)
     return context.rng.choice(len(data), size=n, p=sensitivity / sensitivity.sum())
+
+
+def reference_epig(context: SelectionContext, n: int, selector: EPIGSelector) -> np.ndarray:
+    """The authors' EPIG scoring (``epig_from_probs_using_matmul``) on our posterior samples and target pairs."""
+    pool, targets = selector.probabilities(context)  # S × N and S × M, the same draws as epig's
+    probs_pool = torch.stack([pool.T, 1 - pool.T], dim=-1)  # their layout [N_p, K, Cl]
+    probs_targ = torch.stack([targets.T, 1 - targets.T], dim=-1)  # [N_t, K, Cl]
+    scores = torch.cat([authors_epig(block, probs_targ) for block in probs_pool.split(EPIG_CHUNK)])
+    return top_n(scores, n)
+
+
+def marginal_entropy(probs: torch.Tensor) -> torch.Tensor:
+    """H of the K-sample mean prediction of each row of [N, K, Cl] probabilities."""
+    mean = probs.mean(dim=1)
+    return -torch.xlogy(mean, mean).sum(dim=-1)
+
+
+def authors_epig(probs_pool: torch.Tensor, probs_targ: torch.Tensor) -> torch.Tensor:
+    """H[y] + mean_t H[y_t] − mean_t H[y, y_t], the joint of all Cl × Cl cells as one matmul over the K samples."""
+    targets, samples, classes = probs_targ.shape
+    joint = probs_pool.permute(0, 2, 1) @ probs_targ.permute(1, 0, 2).reshape(samples, targets * classes) / samples
+    joint_entropy = -torch.xlogy(joint, joint).sum(dim=(-2, -1)) / targets
+    return marginal_entropy(probs_pool) + marginal_entropy(probs_targ).mean() - joint_entropy
+
+
+def reference_badge(context: SelectionContext, n: int) -> np.ndarray:
+    """The authors' BADGE on the same gradient embeddings (see the module docstring)."""
+    from scipy import stats
+    from sklearn.metrics import pairwise_distances
+
+    first, second = context.pool_index
+    p = torch.sigmoid(context.reward_differences)
+    weight = p - (p >= 0.5).to(p.dtype)
+    embedding = np.zeros((len(first), context.features.shape[1]))  # their get_grad_embedding: float64, by batch
+    for start in range(0, len(first), BADGE_LOADER_BATCH):
+        rows = slice(start, start + BADGE_LOADER_BATCH)
+        v = context.features[first[rows]] - context.features[second[rows]]
+        embedding[rows] = (v * weight[rows, None]).cpu().numpy()
+    picks = [int(np.argmax([np.linalg.norm(x, 2) for x in embedding]))]
+    centres = [embedding[picks[0]]]
+    nearest = pairwise_distances(embedding, centres).ravel().astype(float)
+    while len(picks) < n:
+        if len(centres) > 1:
+            newest = pairwise_distances(embedding, [centres[-1]]).ravel().astype(float)
+            for i in range(len(embedding)):
+                nearest[i] = min(nearest[i], newest[i])
+        squared = nearest**2
+        draw = stats.rv_discrete(name="custm", values=(np.arange(len(squared)), squared / squared.sum()))
+        index = int(draw.rvs(size=1, random_state=context.rng)[0])
+        while index in picks:
+            index = int(draw.rvs(size=1, random_state=context.rng)[0])
+        centres.append(embedding[index])
+        picks.append(index)
+    return np.array(picks)
 
 
 def measured_call(select: Callable[[SelectionContext], np.ndarray], context: SelectionContext,
@@ -254,6 +322,30 @@ def coreset_speedup(plan: Plan, device: torch.device) -> str:
     return f"coreset speedup vs reference (N={pairs}, h={width}): {reference / seconds:.1f}×"
 
 
+def epig_and_badge(plan: Plan, device: torch.device) -> list[str]:
+    """epig and badge beside the authors' rules at the plan's size; returns the speed-up and memory lines."""
+    pairs, width = plan.size
+
+    def make_context() -> SelectionContext:
+        return synthetic_context(pairs, width, 0, device)
+
+    epig = build("epig")
+    assert isinstance(epig, EPIGSelector)
+    ours, seconds, _ = measure(lambda c: epig.select(c, plan.batch), make_context, device)
+    print(row("epig", pairs, width, plan.batch, seconds, math.nan))
+    theirs, reference, _ = measure(lambda c: reference_epig(c, plan.batch, epig), make_context, device)
+    overlap = len(set(ours.tolist()) & set(theirs.tolist())) / plan.batch
+    print(row("reference epig", pairs, width, plan.batch, reference, math.nan, f"same picks as epig: {overlap:.0%}"))
+    badge = build("badge")
+    _, badge_seconds, badge_mib = measure(lambda c: badge.select(c, plan.batch), make_context, device)
+    print(row("badge", pairs, width, plan.batch, badge_seconds, badge_mib))
+    _, badge_reference, reference_mib = measure(lambda c: reference_badge(c, plan.batch), make_context, device)
+    print(row("reference badge", pairs, width, plan.batch, badge_reference, reference_mib))
+    return [f"epig speedup vs reference (N={pairs}, h={width}): {reference / seconds:.1f}×",
+            f"badge peak memory vs reference (N={pairs}, h={width}): {badge_mib / reference_mib:.2f}× "
+            f"({badge_mib:.0f} vs {reference_mib:.0f} MiB), time {badge_reference / badge_seconds:.1f}× faster"]
+
+
 def logdet_comparison(plan: Plan, device: torch.device) -> None:
     """Mean fisher_logdet (the logged diagnostic) of greedy batches vs top-n batches over a few rounds."""
     pairs, width = plan.logdet_size
@@ -278,6 +370,8 @@ def warm_up(runs: list[tuple[str, str, dict, int]], device: torch.device) -> Non
         build(yaml, overrides).select(synthetic_context(pairs, width, 0, device), QUICK.batch)
     reference_dopt(synthetic_context(pairs, width, 0, device), QUICK.batch)
     reference_coreset(synthetic_context(pairs, width, 0, device), QUICK.batch)
+    reference_epig(synthetic_context(pairs, width, 0, device), QUICK.batch, build("epig"))
+    reference_badge(synthetic_context(pairs, width, 0, device), QUICK.batch)
 
 
 def main(argv: list[str]) -> None:
@@ -307,5 +401,6 @@ def main(argv: list[str]) -> None:
     print(header())
     lines = dopt_speedups(plan, device)
     lines.append(coreset_speedup(plan, device))
+    lines += epig_and_badge(plan, device)
     logdet_comparison(plan, device)
     print("\n".join(lines))

@@ -6,7 +6,8 @@ min(p, 1 − p)·‖v‖ is large for uncertain pairs with large features, its d
 move; swapping a and b leaves g unchanged. k-means++ seeding then spreads the batch over these
 embeddings: the first pick is the longest g (as in the authors' code), each next one is drawn with
 probability ∝ D², the squared distance to the nearest pick so far (uniformly among the unpicked pairs if
-every D² is 0). Cost O(N·h) per pick with one N × h float32 embedding matrix.
+every D² is 0). Cost O(N·h) per pick; memory one N × h float32 embedding matrix, built and measured in blocks
+of rows so no other N × h array (pair differences, a float64 copy) exists beside it.
 """
 
 import numpy as np
@@ -14,12 +15,23 @@ import torch
 
 from benchmark.selectors.base import SelectionContext, Selector, require_explicit_pool
 
+#: Rows of the N × h matrices handled at once: bounds every temporary to BLOCK × h beside the one N × h output.
+BLOCK = 1024
+
 
 class BADGESelector(Selector):
     def embeddings(self, context: SelectionContext) -> torch.Tensor:
-        """g of every pool pair (N × h, float32)."""
+        """g of every pool pair (N × h, float32), written block by block into one N × h buffer (no N × h v)."""
+        first, second = context.pool_index
         p = torch.sigmoid(context.reward_differences)
-        return context.pair_differences * (p - (p >= 0.5).to(p.dtype))[:, None]
+        weight = p - (p >= 0.5).to(p.dtype)
+        features = context.features
+        out = features.new_empty((len(first), features.shape[1]))
+        for start in range(0, len(first), BLOCK):
+            rows = slice(start, start + BLOCK)
+            block = torch.index_select(features, 0, first[rows], out=out[rows])
+            block.sub_(features[second[rows]]).mul_(weight[rows, None])
+        return out
 
     def select(self, context: SelectionContext, n: int) -> np.ndarray:
         require_explicit_pool(context, "badge")
@@ -30,7 +42,9 @@ def kmeans_pp_seeds(points: torch.Tensor, n: int, rng: np.random.Generator) -> n
     """k-means++ seeding of ``n`` distinct rows: the longest row first, then D² sampling from ``rng``."""
     if n > len(points):
         raise ValueError(f"the pool has {len(points)} selectable pairs, fewer than the {n} requested")
-    norms = points.double().square().sum(1)
+    norms = points.new_empty(len(points), dtype=torch.float64)
+    for start in range(0, len(points), BLOCK):  # ‖g‖² in float64 without an N × h float64 copy
+        torch.sum(points[start : start + BLOCK].double().square_(), dim=1, out=norms[start : start + BLOCK])
     rows = np.empty(n, dtype=np.int64)
     rows[0] = int(torch.argmax(norms))
     nearest = torch.full_like(norms, torch.inf)

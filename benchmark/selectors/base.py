@@ -4,7 +4,7 @@ __all__ = ["SelectionContext", "Selector", "require_explicit_pool", "top_n"]
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,21 +26,74 @@ class SelectionContext:
 
     Derived quantities are cached per context, so the selector and the batch diagnostics that share one
     context compute each of them once per round. ``labelled_features`` may hand in φ of the labelled
-    responses when the caller already has them (training's final forward pass computes exactly these).
+    responses when the caller already has them (training's final forward pass computes exactly these). Each
+    attribute's entry says its shape and dtype, the pools it exists for (a *listed* pool names its pairs; the
+    *implicit* all-pairs pool of ``candidates_per_round=null`` does not) and what its first access costs;
+    docs/extending.md is generated from them.
 
     Everything here is shared with the run, so none of it may be changed: ``labelled_pairs`` and ``labels`` are
     read-only views (a write raises :class:`SharedStateWrite` naming the attribute), and every tensor's version
     counter is noted when it is handed in or computed, so :meth:`written` names any tensor changed in place.
     """
 
-    pool: CandidatePool
-    features: torch.Tensor  # (R, h) float32
-    head: torch.Tensor  # (h,) float32
-    labelled_pairs: np.ndarray  # (L, 2) flat train ids of every labelled pair so far
-    labels: np.ndarray  # (L,) 1 where the first response won
-    featurize: Callable[[np.ndarray], torch.Tensor]  # flat train ids -> φ under the current model
-    rng: np.random.Generator  # the selector's own stream
-    labelled_features: torch.Tensor | None = None  # φ of np.unique(labelled_pairs) under the current model
+    pool: CandidatePool = field(metadata={"doc": """
+        The round's candidate pairs.
+
+        shape: ``pool.response_ids`` (R,) int64 flat train ids (``prompt * K + k``, sorted); ``pool.first``,
+        ``pool.second`` (N,) int64 local response indices with first < second (empty for an implicit pool);
+        ``len(pool)`` = N rows; ``pool.implicit``; ``pool.excluded`` (sorted ranks already labelled, implicit only)
+        pools: listed and implicit
+        first access: free (given)
+    """})
+    features: torch.Tensor = field(metadata={"doc": """
+        φ of each pool response under the current model.
+
+        shape: (R, h) float32, on the reward model's device; row i is response ``pool.response_ids[i]``
+        pools: listed and implicit
+        first access: free (one forward pass of the R responses, made before ``select`` whether read or not)
+    """})
+    head: torch.Tensor = field(metadata={"doc": """
+        The bias-free last layer θ: r̂ = φ·θ.
+
+        shape: (h,) float32, on the reward model's device
+        pools: listed and implicit
+        first access: free (given; detached, do not modify)
+    """})
+    labelled_pairs: np.ndarray = field(metadata={"doc": """
+        Every pair labelled so far, round 0 included, in labelling order.
+
+        shape: (L, 2) int64 flat train ids
+        pools: listed and implicit
+        first access: free (given)
+    """})
+    labels: np.ndarray = field(metadata={"doc": """
+        The annotator's label of each labelled pair: 1 where the first response won.
+
+        shape: (L,) int8
+        pools: listed and implicit
+        first access: free (given)
+    """})
+    featurize: Callable[[np.ndarray], torch.Tensor] = field(metadata={"doc": """
+        φ of any train responses under the current model.
+
+        shape: (m,) int64 flat train ids -> (m, h) float32 tensor on the reward model's device
+        pools: listed and implicit
+        first access: one forward pass of the m responses per call (not cached)
+    """})
+    rng: np.random.Generator = field(metadata={"doc": """
+        The selector's own random stream, seeded by (seed, round).
+
+        shape: a numpy Generator
+        pools: listed and implicit
+        first access: free (given); draws from it never shift any other stream
+    """})
+    labelled_features: torch.Tensor | None = field(metadata={"doc": """
+        φ of the labelled responses, when training computed them.
+
+        shape: (U, h) float32, rows in ``np.unique(labelled_pairs)`` order (U distinct responses); or None
+        pools: listed and implicit
+        first access: free; read ``labelled_differences`` instead, which falls back to ``featurize``
+    """}, default=None)
 
     def __post_init__(self) -> None:
         self.labelled_pairs = read_only(self.labelled_pairs, "labelled_pairs")
@@ -59,24 +112,44 @@ class SelectionContext:
 
     @shared
     def rewards(self) -> torch.Tensor:
-        """r̂ of each pool response (R,)."""
+        """r̂ of each pool response.
+
+        shape: (R,) float32
+        pools: listed and implicit
+        first access: one (R × h) matrix-vector product; cached
+        """
         return self.features @ self.head
 
     @shared
     def reward_differences(self) -> torch.Tensor:
-        """r̂_a − r̂_b of each pool pair (N,); explicit pools only."""
+        """r̂_a − r̂_b of each pool pair.
+
+        shape: (N,) float32
+        pools: listed only (an implicit pool raises a UserError naming the fix)
+        first access: ``rewards`` plus two gathers of N; cached
+        """
         first, second = self.pool_index
         return self.rewards[first] - self.rewards[second]
 
     @shared
     def pair_differences(self) -> torch.Tensor:
-        """v = φ_a − φ_b of every pool pair (N × h); explicit pools only. Shared: never modify it in place."""
+        """v = φ_a − φ_b of every pool pair. Shared with the batch diagnostics: never modify it in place.
+
+        shape: (N, h) float32
+        pools: listed only (an implicit pool raises a UserError naming the fix)
+        first access: allocates N × h floats (4·N·h bytes: 23 MB at N = 22 500, h = 256); cached
+        """
         first, second = self.pool_index
         return self.features.index_select(0, first).sub_(self.features.index_select(0, second))
 
     @shared
     def pool_index(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(first, second) local indices of every pool pair; explicit pools only (an implicit one is not listed)."""
+        """(first, second) local response indices of every pool pair, as a tuple of two index tensors.
+
+        shape: two (N,) int64 tensors on the reward model's device; ``features[first]`` is φ_a of each pair
+        pools: listed only (an implicit pool raises a UserError naming the fix)
+        first access: copies ``pool.first``/``pool.second`` to the device; cached
+        """
         _require_listed_pairs(self, "a selector that reads pool_index or reward_differences")
         device = self.features.device
         return (
@@ -86,7 +159,13 @@ class SelectionContext:
 
     @shared
     def labelled_differences(self) -> torch.Tensor:
-        """φ_a − φ_b of every labelled pair (L, h), recomputed with the current model."""
+        """φ_a − φ_b of every labelled pair, recomputed with the current model (rows follow ``labelled_pairs``).
+
+        shape: (L, h) float32 (zero rows before any label)
+        pools: listed and implicit
+        first access: free if ``labelled_features`` was handed in (training's last pass), else one forward pass
+        of the distinct labelled responses; then a gather of L × h; cached
+        """
         if len(self.labelled_pairs) == 0:
             return self.features.new_zeros((0, self.features.shape[1]))
         ids, inverse = np.unique(self.labelled_pairs, return_inverse=True)
@@ -98,7 +177,12 @@ class SelectionContext:
 
     @shared
     def labelled_information(self) -> torch.Tensor:
-        """Σ_labelled p(1−p) v vᵀ (h × h, float64): the labelled pairs' Fisher under the current model."""
+        """Σ_labelled p(1−p) v vᵀ: the labelled pairs' Fisher information under the current model.
+
+        shape: (h, h) float64
+        pools: listed and implicit
+        first access: ``labelled_differences`` plus O(L·h²); cached
+        """
         past = self.labelled_differences.double()
         return difference_gram(past, bernoulli_variance(past @ self.head.double()))
 

@@ -1,0 +1,5 @@
+"""``python -m benchmark`` = ``arm-bench``."""
+
+from benchmark.experiment import main
+
+main()

@@ -1,0 +1,139 @@
+"""The one entrypoint: ``arm-bench [overrides]`` (or ``python -m benchmark``), a Hydra app.
+
+A single run stops with one line and exit 2 on bad input. Inside a multirun a failing job is recorded
+(its ``summary.json`` and the sweep's ``sweep_summary.json``) and the sweep goes on; the sweep exits non-zero at
+the end with the list of failed jobs (:mod:`benchmark.sweep`).
+"""
+
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from benchmark import sweep
+from benchmark.config import Config
+from benchmark.errors import UserError
+from benchmark.outputs import RunFolder
+from benchmark.paths import CONF_DIR
+from benchmark.runner import INPUTS_FILE, Interrupted, run_experiment
+from benchmark.spec import is_run_only, override_key
+
+log = logging.getLogger(__name__)
+
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def _app(cfg: DictConfig) -> None:
+    hydra_cfg = HydraConfig.get()
+    hydra_dir = Path(hydra_cfg.runtime.output_dir)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        run_sweep_job(cfg, hydra_dir)
+        return
+    try:
+        if cfg.resume:
+            cfg, run_dir = resumed_config(cfg, list(hydra_cfg.overrides.task))
+        else:
+            run_dir = hydra_dir
+        run_experiment(cfg, run_dir)
+    except UserError as err:
+        print(f"arm-bench: error: {err}", file=sys.stderr)
+        sweep.remove_what_this_run_created(hydra_dir)
+        sys.exit(2)
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM as Interrupted: the summary says interrupted
+        print(f"arm-bench: interrupted ({err or 'Ctrl-C'}); rerun the same command to continue", file=sys.stderr)
+        sys.exit(128 + (signal.SIGTERM if isinstance(err, Interrupted) else signal.SIGINT))
+    except BaseException:
+        sweep.remove_what_this_run_created(hydra_dir)
+        raise
+
+
+def run_sweep_job(cfg: DictConfig, run_dir: Path) -> None:
+    """One job of a multirun: its failure is recorded and reported, never allowed to end the sweep."""
+    name = sweep.current_sweep_name()
+    with sweep.logs_named(run_dir.name):
+        run_logged_sweep_job(cfg, run_dir, name)
+
+
+def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> None:
+    try:
+        summary = run_experiment(cfg, run_dir, sweep=name, in_sweep=True)
+        sweep.record_job(run_dir, str(summary.get("status")), None)
+    except Interrupted:
+        sweep.record_job(run_dir, "interrupted", "interrupted by a signal")
+        raise
+    except Exception as err:  # every job failure is recorded; the other jobs still run
+        reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+        reason = reason.splitlines()[0] if reason else type(err).__name__
+        if not isinstance(err, UserError):
+            log.exception("job %s failed", run_dir.name)
+        print(f"arm-bench: job {run_dir.name} failed: {reason}", file=sys.stderr)
+        sweep.record_failure(run_dir, reason)
+
+
+def main() -> None:
+    # The console script does what `python -m` does: the working directory is importable, so a user's own
+    # selector module next to their conf/ folder is found by its `_target_`.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    _app()
+
+
+def recorded_choices(run_dir: Path) -> dict[str, str]:
+    """The group choices a run was started with, so a resumed run keeps its labels, whatever today's command says.
+
+    From Hydra's record (``.hydra/hydra.yaml``), else the labels saved at round 0 (runs made by ``benchmark.run``);
+    empty if neither is readable (the labels then come from the values).
+    """
+    try:
+        return dict(OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra.runtime.choices)
+    except Exception:  # missing or damaged: try the run's own record
+        pass
+    try:
+        labels = json.loads((run_dir / INPUTS_FILE).read_text())["labels"]
+        return {"experiment": labels["preset"], **{k: labels[k] for k in ("dataset", "model", "selector")}}
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("%s holds no record of its group choices; its labels come from its values", run_dir)
+        return {}
+
+
+def resumed_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Path]:
+    """The config saved in the run folder ``cfg.resume``, and that folder.
+
+    ``resume=PATH`` continues a run exactly as it was configured, so an override that would change its
+    results is refused rather than silently ignored. Keys the saved config leaves out (run-only keys) come
+    from the current command.
+    """
+    run_dir = Path(cfg.resume).expanduser()
+    saved = RunFolder(run_dir).config
+    if not saved.is_file():
+        raise UserError(
+            f"resume={cfg.resume}: {saved} does not exist; pass the folder of an earlier run "
+            "(outputs/runs/<its overrides>)"
+        )
+    changed = [o for o in overrides if not is_run_only(override_key(o))]
+    if changed:
+        raise UserError(
+            f"resume={cfg.resume} continues that run with the config saved in it; drop {' '.join(changed)} "
+            "(or start a new run without resume)"
+        )
+    try:  # typed like a composed config, so the spec reads it the same way
+        resumed = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(saved))
+    except Exception as err:
+        raise UserError(f"resume={cfg.resume}: {saved} is not a config this version can read ({err}); "
+                        "start a new run without resume") from err
+    with open_dict(resumed):
+        for key in cfg:  # run-only keys (where and how to run) come from this command
+            if is_run_only(str(key)) and key != "hydra":
+                resumed[key] = cfg[key]
+        for key in ("root", "cache_dir"):  # the dataset's run-only keys: where its files live now
+            if key in cfg.dataset:
+                resumed.dataset[key] = cfg.dataset[key]
+        resumed.hydra = {"runtime": {"choices": recorded_choices(run_dir)}}
+    return resumed, run_dir

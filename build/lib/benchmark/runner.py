@@ -1,0 +1,261 @@
+"""Runs one experiment into its folder: one writer, resume only onto the same inputs, a summary whatever happens.
+
+The order matters. Everything that needs only the config is checked (the spec), then the selector is built
+and its contract checked, then the data is loaded and checked, then the folder is locked, and only then is
+anything written. A run that stops early records why (``summary.json``: ``failed`` or ``interrupted``) and
+keeps its finished rounds; the next attempt continues from the last complete round.
+"""
+
+import json
+import logging
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig
+
+from benchmark import checkpoint, provenance
+from benchmark.config import instantiate_checked
+from benchmark.data import PreferenceData
+from benchmark.errors import UserError
+from benchmark.lock import RunLock
+from benchmark.loggers import build_logger
+from benchmark.loop import ActiveLearning, check_against_data
+from benchmark.memory import check_memory
+from benchmark.outputs import RunFolder, atomic_write_json, atomic_write_text, format_round_table, read_text
+from benchmark.pools import is_implicit, pair_space_size
+from benchmark.reward_model import resolve_device
+from benchmark.selectors.base import Selector
+from benchmark.spec import RunSpec, differing_keys
+from benchmark.summary_metrics import summary_metrics
+from benchmark.threads import apply_threads
+from benchmark.toy_grid import save_toy_grid
+
+log = logging.getLogger(__name__)
+
+#: The run folder's record of what its results depend on besides the config (written at round 0).
+INPUTS_FILE = "inputs.json"
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (a SLURM time limit or pre-emption), handled like Ctrl-C: the run stops as ``interrupted``."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Interrupted` while a run is going (main thread only: signals are delivered there)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Interrupted(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def build_selector(spec: RunSpec) -> Selector:
+    """The selector, built and checked against the contract before any data is loaded or round trained."""
+    target = spec.selector.get("_target_")
+    selector = instantiate_checked(spec.selector, "selector")
+    select = getattr(selector, "select", None)
+    if not callable(select):
+        raise UserError(f"selector._target_={target} has no select(context, n) method; subclass "
+                        "benchmark.selectors.Selector and implement select")
+    if not hasattr(selector, "allows_repeats"):
+        raise UserError(f"selector._target_={target} does not subclass benchmark.selectors.Selector; subclass it "
+                        "(it declares allows_repeats and the select(context, n) contract)")
+    return selector
+
+
+def refuse_implicit_pool_unless_served(spec: RunSpec, data: PreferenceData, selector: Selector) -> None:
+    """Before round 0 trains: a selector that needs listed pairs cannot run on rounds whose pool is implicit."""
+    space = pair_space_size(spec.prompts_per_round, data.responses_per_prompt, spec.pairing)
+    if is_implicit(space, spec.pairing, spec.cap) and not selector.implicit_pool:
+        raise UserError(
+            f"selector {spec.labels.selector} ({type(selector).__name__}) needs listed candidate pairs, but "
+            f"candidates_per_round=null makes each round's pool all {space:,} cross-prompt pairs, never listed; set "
+            "candidates_per_round to a number (e.g. 22500), or use a selector that serves it (random, entropy, dopt, "
+            "pastaware_dopt, xtx, double_ts)"
+        )
+
+
+def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, Any] | None) -> None:
+    """Results of another config are never replaced or mixed with new ones without overwrite=true."""
+    finished = previous is not None and previous.get("status") == "finished"
+    if not (finished or checkpoint.path(folder).exists()):
+        return
+    text = read_text(folder.config, "pass overwrite=true to start this run again") if folder.config.exists() else ""
+    if text == spec.yaml:
+        return
+    try:
+        saved = yaml.safe_load(text) or {}
+        keys = differing_keys(saved, spec.config) if isinstance(saved, dict) else []
+    except yaml.YAMLError:
+        keys = []
+    what = f"differs in {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''}" if keys else "has no readable config"
+    raise UserError(
+        f"{folder.root} holds {'a finished' if finished else 'an unfinished'} run whose config {what}; pass "
+        "overwrite=true to replace it, or set output_root to another folder"
+    )
+
+
+def holds_this_finished_run(folder: RunFolder, spec: RunSpec) -> bool:
+    """A quick look before locking (the locked code decides): does ``folder`` hold this run, finished?"""
+    try:
+        summary = folder.read_summary()
+        return summary is not None and summary.get("status") == "finished" and folder.config.read_text() == spec.yaml
+    except (OSError, UserError):
+        return False
+
+
+def changed_inputs(folder: RunFolder, current: dict[str, Any]) -> list[str]:
+    """What differs between the inputs recorded at the run's round 0 and ``current`` (nothing if none recorded)."""
+    path = folder.root / INPUTS_FILE
+    if not path.exists():
+        return []
+    try:
+        recorded = json.loads(read_text(path, "pass overwrite=true to start this run again"))
+    except ValueError as err:
+        raise UserError(f"{path} is damaged ({err}); pass overwrite=true to start this run again") from err
+    return provenance.fingerprint_changes(recorded, current)
+
+
+def run_experiment(
+    cfg: DictConfig, run_dir: Path, *, sweep: str | None = None, in_sweep: bool = False
+) -> dict[str, Any]:
+    """Run one experiment into ``run_dir``, continuing after its last complete round; returns its summary.
+
+    A finished run is skipped unless ``overwrite``. ``in_sweep``: a folder locked by another job waits for it
+    (then is treated as any rerun would be) instead of failing at once.
+    """
+    spec = RunSpec.from_config(cfg)
+    selector = build_selector(spec)
+    data = instantiate_checked(spec.dataset, "dataset")
+    check_against_data(spec, data)
+    refuse_implicit_pool_unless_served(spec, data, selector)
+    folder = RunFolder(run_dir)
+    if spec.options.overwrite or not holds_this_finished_run(folder, spec):  # a run to skip needs no memory
+        check_memory(spec, data, resolve_device(spec.reward_model.device))
+    lock = RunLock(folder.root)
+    lock.acquire(wait=in_sweep)
+    try:
+        with sigterm_as_interrupt():
+            return _run_locked(spec, selector, data, folder, sweep)
+    finally:
+        lock.release()
+
+
+def _run_locked(
+    spec: RunSpec, selector: Selector, data: PreferenceData, folder: RunFolder, sweep: str | None
+) -> dict[str, Any]:
+    options = spec.options
+    inputs = provenance.input_fingerprint(
+        list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir
+    )
+    if not options.overwrite:
+        previous = folder.read_summary()
+        refuse_other_config(folder, spec, previous)
+        if previous is not None and previous.get("status") == "finished":
+            checkpoint.path(folder).unlink(missing_ok=True)  # a kill between summary and clean-up left it
+            changes = changed_inputs(folder, inputs)
+            note = f"; its inputs changed since it ran ({'; '.join(changes)})" if changes else ""
+            log.info("%s already holds this finished run%s; skipping (overwrite=true redoes it)", folder.root, note)
+            return previous
+    apply_threads(options.torch_threads, spec, data)
+    loop = ActiveLearning(spec, data, selector)
+
+    state = None if options.overwrite else checkpoint.load(folder, loop.device)
+    changed: list[str] = []
+    if state is None:  # a new run, or one that never completed a round: it starts on today's inputs
+        checkpoint.clear(folder)
+        atomic_write_json(folder.root / INPUTS_FILE, {**inputs, "labels": spec.labels.as_dict()})
+    else:
+        changed = changed_inputs(folder, inputs)
+        if changed and not options.allow_changed_inputs:
+            raise UserError(
+                f"{folder.root} was started on other inputs ({'; '.join(changed)}); pass overwrite=true to start "
+                "it again, or allow_changed_inputs=true to continue deliberately (recorded in its summary and plots)"
+            )
+        loop.restore(state.pairs, state.labels, state.model)
+        folder.summary.unlink(missing_ok=True)
+        log.info("resuming %s after round %d, its last complete round", folder.root, state.last_round)
+    records = list(state.records) if state else []
+    timings = list(state.timings) if state else []
+    atomic_write_text(folder.config, spec.yaml)
+    record_of_inputs = {"git_commit": (inputs.get("git") or {}).get("commit"),
+                        "git_dirty": (inputs.get("git") or {}).get("dirty"),
+                        "package_version": inputs.get("version"), "source": inputs.get("source")}
+    logger = build_logger(spec, folder.root, sweep=sweep, provenance=record_of_inputs, resumed=state is not None)
+    for record, timing in zip(records, timings, strict=True):
+        logger.log_round({**record, **timing})
+    started = time.time()
+    labels = spec.labels
+    bon_key = f"bon/{loop.evaluator.largest_n}"
+    base = {"labels": labels.as_dict(), "sweep": sweep, "inputs": record_of_inputs,
+            "allow_changed_inputs": bool(changed), "changed_inputs": changed}
+    log.info("run %s: %s, %d rounds of %d pairs -> %s", labels.selector, labels.setup, spec.rounds,
+             spec.batch_size, folder.root)
+    try:
+        for round_index in range(len(records), spec.rounds + 1):
+            result = loop.run_round(round_index)
+            record, timing = result.record, result.timings
+            folder.save_selection(round_index, result.pairs, result.labels)
+            folder.append_records(folder.metrics, [record])
+            folder.append_records(folder.timings, [timing])
+            checkpoint.save(folder, round_index, loop.model)
+            logger.log_round({**record, **timing})
+            records.append(record)
+            timings.append(timing)
+            log.info(
+                "round %d/%d  n_labels=%d  spearman=%.4f  %s=%.4f  select %.2fs  train %.2fs",
+                round_index, spec.rounds, record["n_labels"], record["spearman"], bon_key, record[bon_key],
+                timing["selection_seconds"], timing["train_seconds"],
+            )
+    except BaseException as err:
+        interrupted = isinstance(err, KeyboardInterrupt)
+        if isinstance(err, UserError):
+            err.args = (f"round {len(records)}: {err}",)
+        reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+        stopped = {**base, "status": "interrupted" if interrupted else "failed", "reason": reason.splitlines()[0],
+                   "failed_round": len(records), "rounds_completed": len(records),
+                   **summary_metrics(records, bon_key, None)}
+        atomic_write_json(folder.summary, stopped)
+        logger.finish(stopped, exit_code=1)
+        raise
+    save_toy_grid(folder.root, loop.model, data, loop.device, spec.dataset.get("reward"))
+    summary = {**base, **summarise(records, timings, bon_key, time.time() - started)}
+    summary["data_checksums"] = inputs.get("data_files")
+    summary["resumed_after_round"] = state.last_round if state else None
+    atomic_write_json(folder.summary, summary)
+    checkpoint.path(folder).unlink(missing_ok=True)
+    logger.finish(summary, exit_code=0)
+    print(format_round_table(records, timings, loop.evaluator.largest_n))
+    print(f"outputs: {folder.root.resolve()}")
+    return summary
+
+
+def summarise(records: list[dict[str, Any]], timings: list[dict[str, Any]], bon_key: str,
+              wall_seconds: float) -> dict[str, Any]:
+    return {
+        "status": "finished",
+        "rounds": len(records) - 1,
+        "final": records[-1],
+        **summary_metrics(records, bon_key, None),
+        "seconds": {
+            "wall": wall_seconds,
+            **{key: sum(t[key] for t in timings) for key in ("pool_seconds", "selection_seconds",
+                                                           "train_seconds", "eval_seconds")},
+        },
+        "packages": provenance.package_versions(),
+    }
