@@ -6,6 +6,10 @@ into one DataFrame. Both are imported on first use, so ``import benchmark`` stay
 
 from typing import Any
 
+from benchmark import usercode
+
+usercode.install()  # from here on, user modules are hashed as imported: a run records the code it runs
+
 __all__ = ["load_runs", "run"]
 
 

@@ -7,6 +7,7 @@ read-only, full: any OSError) a run logs one warning per process and computes wi
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,15 +29,25 @@ def unusable(cache_dir: Path, err: OSError) -> None:
         )
 
 
+def identity(path: Path) -> tuple[int, int, int, int]:
+    """What changes when a file is edited or replaced: size, mtime, inode and ctime.
+
+    Size and mtime alone can be kept by a copy (``cp -p``, ``rsync -a``, ``tar``), so the inode and ctime count too:
+    a replaced file has a new inode, and writing or re-dating a file in place sets its ctime, which no copy can set.
+    """
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns
+
+
 def version_key(path: Path, kind: str) -> str:
     """A name for ``kind`` of fact about this version of a file: it changes when the file is replaced or edited."""
-    stat = Path(path).stat()
-    key = f"{kind}|{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    key = "|".join([kind, str(Path(path).resolve()), *map(str, identity(path))])
     return hashlib.sha1(key.encode()).hexdigest()
 
 
 def remembered(path: Path, cache_dir: Path, kind: str, compute: Callable[[Path], str]) -> str:
-    """``compute(path)``, remembered per (path, size, mtime, kind): a sweep reads a 10 GB file once, not per job.
+    """``compute(path)``, remembered per file version (:func:`version_key`): a sweep reads a 10 GB file once, not per
+    job.
 
     Only results are stored; a ``compute`` that raises (a failed check) is retried next time.
     """

@@ -5,5 +5,10 @@ class UserError(Exception):
     """A bad config value, data file or size: the message names the key or file and how to fix it."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (a SLURM time limit or pre-emption), or the end of a sweep's parent process, handled like Ctrl-C:
+    the run stops as ``interrupted``."""
+
+
 class TrainingDiverged(UserError):
     """The reward model's loss became NaN or infinite."""

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+from errno import EDQUOT, ENOSPC
 from pathlib import Path
 
 import hydra
@@ -17,12 +18,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from benchmark import sweep
+from benchmark import stale, sweep
 from benchmark.config import Config
 from benchmark.errors import UserError
+from benchmark.lock import LockLost
 from benchmark.outputs import RunFolder
 from benchmark.paths import CONF_DIR
-from benchmark.runner import INPUTS_FILE, Interrupted, run_experiment
+from benchmark.runner import INPUTS_FILE, Interrupted, run_experiment, sigterm_as_interrupt
 from benchmark.spec import is_run_only, override_key, run_only_values
 
 log = logging.getLogger(__name__)
@@ -55,26 +57,51 @@ def _app(cfg: DictConfig) -> None:
 
 
 def run_sweep_job(cfg: DictConfig, run_dir: Path) -> None:
-    """One job of a multirun: its failure is recorded and reported, never allowed to end the sweep."""
+    """One job of a multirun: its failure is recorded and reported, never allowed to end the sweep.
+
+    A signal ends it as ``interrupted`` (recorded); then, in the sweep's parent (the basic launcher), the sweep
+    writes its summary and exits, and in a worker process the worker exits, so nothing of the sweep goes on.
+    """
     name = sweep.current_sweep_name()
-    with sweep.logs_named(run_dir.name):
-        run_logged_sweep_job(cfg, run_dir, name)
+    try:
+        with sweep.logs_named(run_dir.name), sweep.job_here(), sigterm_as_interrupt():
+            if reason := sweep.sweep_stopping(run_dir):  # started after the sweep was stopped
+                raise Interrupted(reason)
+            run_logged_sweep_job(cfg, run_dir, name)
+    except KeyboardInterrupt as err:
+        signum = signal.SIGTERM if isinstance(err, Interrupted) else signal.SIGINT
+        if sweep.parent_of_this_sweep():
+            sweep.end_interrupted(run_dir.parent, signum)
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(128 + signum)
 
 
 def run_logged_sweep_job(cfg: DictConfig, run_dir: Path, name: str | None) -> None:
     try:
         summary = run_experiment(cfg, run_dir, sweep=name, in_sweep=True)
-        sweep.record_job(run_dir, str(summary.get("status")), None)
-    except Interrupted:
-        sweep.record_job(run_dir, "interrupted", "interrupted by a signal")
+        sweep.record_job(run_dir, str(summary.get("status")), None, summary.get(stale.KEY))
+    except KeyboardInterrupt as err:
+        sweep.record_job(run_dir, "interrupted", f"interrupted ({str(err) or 'SIGINT'})")
         raise
+    except LockLost as err:  # the folder is another run's now: only the sweep's own list records this job
+        print(f"arm-bench: job {run_dir.name} failed: {err}", file=sys.stderr)
+        sweep.record_job(run_dir, "failed", str(err))
     except Exception as err:  # every job failure is recorded; the other jobs still run
-        reason = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+        disk_full = isinstance(err, OSError) and err.errno in (ENOSPC, EDQUOT)
+        if isinstance(err, UserError):
+            reason = str(err)
+        else:
+            reason = sweep.os_reason(err, run_dir) if disk_full else f"{type(err).__name__}: {err}"
         reason = reason.splitlines()[0] if reason else type(err).__name__
-        if not isinstance(err, UserError):
+        if not (isinstance(err, UserError) or disk_full):
             log.exception("job %s failed", run_dir.name)
         print(f"arm-bench: job {run_dir.name} failed: {reason}", file=sys.stderr)
-        sweep.record_failure(run_dir, reason)
+        try:
+            sweep.record_failure(run_dir, reason)
+        except OSError as unrecorded:  # a full disk: the line above and the sweep's exit code still say it
+            print(f"arm-bench: job {run_dir.name}: cannot record the failure: {sweep.os_reason(unrecorded, run_dir)}",
+                  file=sys.stderr)
 
 
 def main() -> None:

@@ -6,9 +6,15 @@ Two processes writing one folder (a rerun while the first still runs, two sweeps
 run never leaves a stale lock. Only where the filesystem has no ``flock`` (some network mounts) does it
 fall back to a marker file, which is advisory and outlives a killed holder; one warning says so.
 
-While held, ``<folder>/.lock.holder`` (JSON: pid, host, started) says who holds it, so the error a
-second run gets names the process to wait for. The ``.lock`` file itself stays after release: deleting
-it would let a waiter lock an inode that a newcomer no longer sees.
+While held, ``<folder>/.lock.holder`` (JSON: pid, host, started, and the process's start time where /proc
+has it) says who holds it, so the error a second run gets names the process to wait for. The ``.lock`` file
+itself stays after release: deleting it would let a waiter lock an inode that a newcomer no longer sees.
+
+One writer holds even without the lock file. A clean-up that removes or replaces ``.lock`` while a run holds it
+lets a newcomer lock a fresh file, so the newcomer also reads ``.lock.holder``: a live process on this host that is
+not itself means the folder is taken (refused, or waited for). And the holder checks, at each round's end, that
+the holder file still names it (:func:`check_held`): if another process has taken the folder, it stops without
+writing anything more (:class:`LockLost`); if only the file is gone, it writes it again.
 """
 
 import json
@@ -31,8 +37,38 @@ HOLDER_NAME = ".lock.holder"
 _warned_advisory = False
 
 
+#: The lock this process holds per run folder (resolved), so the run can check it still holds its folder.
+_held: dict[Path, "RunLock"] = {}
+
+
 class RunLocked(UserError):
     """Another process holds the run folder."""
+
+
+class LockLost(UserError):
+    """Another process took the run folder while this one held it (its lock file was removed or replaced)."""
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), telling a reused pid from the original."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def alive(info: dict) -> bool:
+    """Whether the process a holder record names is running on this host (unknown hosts count as not running)."""
+    if info.get("host") != socket.gethostname() or not isinstance(info.get("pid"), int):
+        return False
+    try:
+        os.kill(info["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    recorded = info.get("process_start")
+    return recorded is None or process_start(info["pid"]) in (None, recorded)
 
 
 def native_lock(path: Path) -> BaseFileLock:
@@ -92,11 +128,46 @@ class RunLock:
             lock.acquire()
         self._lock = lock
         try:
-            atomic_write_json(self.holder_path, {"pid": os.getpid(), "host": socket.gethostname(),
-                                                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            self._wait_for_a_holder_without_lock_file(wait)
+            self._write_holder()
         except BaseException:  # e.g. a full disk: never keep a lock nobody will release
             self.release()
             raise
+        _held[self.folder.resolve()] = self
+
+    def _record(self) -> dict | None:
+        try:
+            info = json.loads(self.holder_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return info if isinstance(info, dict) else None
+
+    def _mine(self, info: dict | None) -> bool:
+        return info is not None and info.get("pid") == os.getpid() and info.get("host") == socket.gethostname()
+
+    def _wait_for_a_holder_without_lock_file(self, wait: bool) -> None:
+        """The flock is ours, but a live process the holder file names may hold the folder through a removed or
+        replaced lock file: refuse, or wait until it ends."""
+        while (info := self._record()) is not None and not self._mine(info) and alive(info):
+            if not wait:
+                raise RunLocked(f"{self.folder} is in use by another run ({self.holder()}), although its lock file "
+                                "was removed or replaced; wait for it to end or stop it, or write this run elsewhere "
+                                "(output_root=...)")
+            time.sleep(0.5)
+
+    def _write_holder(self) -> None:
+        atomic_write_json(self.holder_path, {"pid": os.getpid(), "host": socket.gethostname(),
+                                             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                             "process_start": process_start(os.getpid())})
+
+    def check(self) -> None:
+        """Raise :class:`LockLost` if another process now holds the folder; rewrite a holder file that is gone."""
+        info = self._record()
+        if info is None:
+            self._write_holder()
+        elif not self._mine(info):
+            raise LockLost(f"{self.folder} was taken by another run ({self.holder()}) after its lock file was removed "
+                           "or replaced; this run stops without writing more, so that one process writes the folder")
 
     @staticmethod
     def _try(lock: BaseFileLock) -> bool:
@@ -119,8 +190,10 @@ class RunLock:
         if not self.held:
             return
         assert self._lock is not None
+        _held.pop(self.folder.resolve(), None)
         try:
-            self.holder_path.unlink(missing_ok=True)
+            if self._mine(self._record()):  # a process that took the folder keeps its record
+                self.holder_path.unlink(missing_ok=True)
         finally:
             self._lock.release()
             self._lock = None
@@ -133,3 +206,10 @@ class RunLock:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.release()
+
+
+def check_held(folder: Path) -> None:
+    """If this process holds ``folder``'s lock, check it still holds the folder (:meth:`RunLock.check`)."""
+    held = _held.get(Path(folder).resolve())
+    if held is not None:
+        held.check()

@@ -12,6 +12,7 @@ and leaves a marker in the cache folder, so that the runs of a sweep started in 
 :data:`OFFLINE_AFTER_FAILURE_MINUTES` minutes go offline at once instead of each waiting out the timeout.
 """
 
+import hashlib
 import json
 import logging
 import math
@@ -71,10 +72,23 @@ def run_identity(
         "name": options.name or f"{sweep or 'runs'}/{run_dir.name}",
         "group": options.group or spec.cell,
         "job_type": spec.labels.selector,
-        "tags": unique([str(tag) for tag in tags]),
+        "tags": unique([within_tag_limit(str(tag)) for tag in tags]),
         "notes": options.notes,
         "config": {**spec.config, "labels": spec.labels.as_dict(), "sweep": sweep, "provenance": dict(provenance)},
     }
+
+
+#: W&B refuses a tag longer than this, and with it the whole run.
+MAX_TAG = 64
+
+
+def within_tag_limit(tag: str) -> str:
+    """``tag``, or a shortened one (its start and a hash, still unique) with a warning, when W&B would refuse it."""
+    if len(tag) <= MAX_TAG:
+        return tag
+    short = f"{tag[:MAX_TAG - 9]}-{hashlib.sha1(tag.encode()).hexdigest()[:8]}"
+    log.warning("W&B tag %r is longer than %d characters; it is logged as %r", tag, MAX_TAG, short)
+    return short
 
 
 def build_logger(

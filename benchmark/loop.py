@@ -15,6 +15,7 @@ import torch
 
 from benchmark.annotator import BradleyTerryAnnotator
 from benchmark.data import PreferenceData
+from benchmark.data.label_checks import refuse_unlearnable_labels, warn_outlier_rewards
 from benchmark.diagnostics import KEYS as DIAGNOSTIC_KEYS
 from benchmark.diagnostics import batch_diagnostics
 from benchmark.errors import UserError
@@ -24,6 +25,7 @@ from benchmark.pools import CandidatePool, build_pool, sample_prompts
 from benchmark.reward_model import RewardHead, build_head, resolve_device, to_tensor, train_bradley_terry
 from benchmark.rng import generator, torch_seed
 from benchmark.selectors.base import SelectionContext, Selector
+from benchmark.selectors.guard import guarded_select
 from benchmark.spec import RunSpec
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ def check_against_data(spec: RunSpec, data: PreferenceData) -> None:
             f"initial_labels + budget = {spec.initial_labels + spec.budget} exceeds the {available} distinct "
             f"{spec.pairing.name} pairs of dataset {data.name!r}; lower budget"
         )
+    refuse_unlearnable_labels(data, spec.pairing)
+    warn_outlier_rewards(data, spec.annotator.scale)
 
 
 class ActiveLearning:
@@ -104,14 +108,14 @@ class ActiveLearning:
         context = SelectionContext(
             pool=pool,
             features=self.features(pool.response_ids),
-            head=self.model.theta.detach(),
+            head=self.model.theta.detach().clone(),  # the model's own weights stay the model's
             labelled_pairs=self.labelled.pairs,
             labels=self.labelled.labels,
             featurize=self.features,
             rng=generator(self.seed, "selector", round_index),
             labelled_features=self.labelled_features,
         )
-        rows = self._checked_rows(self.selector.select(context, self.spec.batch_size), pool)
+        rows = self._checked_rows(guarded_select(self.selector, context, self.spec.batch_size), pool)
         return rows, batch_diagnostics(context, rows)
 
     def _checked_rows(self, returned: object, pool: CandidatePool) -> np.ndarray:

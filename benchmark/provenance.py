@@ -5,17 +5,20 @@ differs between two fingerprints, so a run is only resumed onto the inputs it st
 
 The authority for code is the hash of the package's own source files (every ``.py`` of ``benchmark/``), not
 git: it covers uncommitted edits and installs without a checkout, and ignores commits that touch only docs or
-tests. The git commit and dirty flag are recorded for provenance only and never by themselves stop a resume.
+tests. The user's own modules that a ``_target_`` loads from outside the package are code too, hashed as
+imported (:mod:`benchmark.usercode`). The git commit and dirty flag are recorded for provenance only and never
+by themselves stop a resume.
 """
 
 import hashlib
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmark import usercode
 from benchmark.cache import remembered
 from benchmark.paths import PACKAGE_DIR, REPO_ROOT
 
@@ -85,28 +88,38 @@ def _source_files() -> Iterator[tuple[str, Path]]:
             yield path.relative_to(root.parent).as_posix(), path
 
 
-def source_hash() -> str:
-    """BLAKE2b over the names and contents of the package's source files (a few ms)."""
+def source_digests() -> dict[str, str]:
+    """BLAKE2b of each package source file, by its name relative to the repository (a few ms)."""
+    return {name: hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest() for name, path in _source_files()}
+
+
+def source_hash(digests: Mapping[str, str] | None = None) -> str:
+    """BLAKE2b over the names and contents of the package's source files (of ``digests`` if given)."""
     digest = hashlib.blake2b(digest_size=16)
-    for name, path in _source_files():
-        digest.update(name.encode() + b"\0" + hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    for name, file_digest in (source_digests() if digests is None else digests).items():
+        digest.update(name.encode() + b"\0" + bytes.fromhex(file_digest))
     return digest.hexdigest()
 
 
-def input_fingerprint(data_files: list[Path] | None, generator: dict | None, cache_dir: Path) -> dict[str, Any]:
+def input_fingerprint(data_files: list[Path] | None, generator: dict | None, cache_dir: Path,
+                      config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything besides the config that a run's results depend on, as JSON-ready values.
 
     ``data_files``: the files a dataset was read from (checksums, remembered per file version under
     ``cache_dir``); ``generator``: for generated data, the dataset config that generates it (its cache
-    location left out). Either may be None. ``git`` is provenance only (see the module docstring).
+    location left out). Either may be None. ``config``: the run's config, whose ``_target_`` modules from
+    outside the package are recorded as ``user_code``. ``git`` is provenance only (see the module docstring).
     """
+    digests = source_digests()
     return {
         "data_files": None if data_files is None else {
             Path(path).name: cached_checksum(Path(path), cache_dir) for path in data_files
         },
         "generator": generator,
         "version": package_versions().get("arm-bench"),
-        "source": source_hash(),
+        "source": source_hash(digests),
+        "source_files": digests,
+        "user_code": usercode.fingerprint(config or {}),
         "git": git_state(),
     }
 
@@ -134,5 +147,11 @@ def fingerprint_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     if "version" in old and old["version"] != new.get("version"):
         changes.append(f"arm-bench version changed ({old['version']} -> {new.get('version')})")
     if "source" in old and old["source"] != new.get("source"):
-        changes.append("package source changed")
+        before, after = old.get("source_files"), new.get("source_files")
+        files = sorted(k for k in (before or {}).keys() | (after or {}).keys()
+                       if (before or {}).get(k) != (after or {}).get(k)) if before and after else []
+        listed = f" ({', '.join(files[:5])}{' ...' if len(files) > 5 else ''})" if files else ""
+        changes.append(f"package source changed{listed}")
+    if "user_code" in old:
+        changes += usercode.changes(old["user_code"] or {}, new.get("user_code") or {})
     return changes

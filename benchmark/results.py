@@ -8,7 +8,9 @@ description shows only the labels and keys needed to tell the cells read apart (
 Columns:
 
 * ``run`` (folder), ``status`` (``finished``/``failed``/``interrupted``, or ``unfinished`` before a run wrote
-  its summary), ``reason`` (why it failed), ``allow_changed_inputs`` (resumed onto changed inputs on purpose);
+  its summary), ``reason`` (why it failed), ``allow_changed_inputs`` (resumed onto changed inputs on purpose),
+  ``inputs_changed`` (that, or a finished run whose inputs a later rerun found changed since it ran:
+  ``inputs_changed_since``, benchmark/stale.py);
 * the labels ``preset``, ``dataset``, ``model``, ``setup``, ``batch``, ``selector`` (display names, plain
   column names: result-defining keys are dotted, so they never clash);
 * ``setting`` (ordered categorical) and ``line`` (the selector plus any ``selector.*`` key needed to tell
@@ -29,35 +31,43 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from benchmark import stale
 from benchmark.errors import UserError
 from benchmark.outputs import RunFolder, damaged, read_jsonl, read_text
-from benchmark.spec import cell_config, flatten, is_run_only, make_labels
+from benchmark.spec import cell_config, completed, make_labels
 
 log = logging.getLogger(__name__)
 
 LABELS = ("preset", "dataset", "model", "setup", "batch", "selector")
 #: Labels that may name a setting, in the order they are tried; a label is used only where it follows the cell.
 SETTING_LABELS = ("preset", "dataset", "model", "setup", "batch")
-IDENTITY = ("run", "status", "reason", "allow_changed_inputs", "setting", "line", *LABELS, "seed")
+IDENTITY = ("run", "status", "reason", "allow_changed_inputs", "inputs_changed", "setting", "line", *LABELS, "seed")
 FINISHED = "finished"
 UNFINISHED = "unfinished"  # no summary.json yet: running, or killed before it could write one
 ALL_RUNS = "all runs"  # the only setting's name when nothing but selector and seed varies
 FIX = "delete the run folder (or its file) and rerun it"
 
 
-def load_runs(*folders: Path | str, include_unfinished: bool = False) -> pd.DataFrame:
+def load_runs(*folders: Path | str, include_unfinished: bool = False, strict: bool = False) -> pd.DataFrame:
     """Every run under ``folders`` (sweep or run folders), one row per run and round.
 
     Only finished runs unless ``include_unfinished``; a run without rounds yet then has one row with NaN metrics.
+    A damaged run (an unreadable summary, config or metrics line) is skipped with one warning naming it, or
+    refused with ``strict``.
     """
     runs = []
     skipped = 0
     for folder in run_folders(folders):
-        summary = RunFolder(folder).read_summary() or {}
-        if summary.get("status") == FINISHED or include_unfinished:
-            runs.append(read_run(folder, summary))
-        else:
-            skipped += 1
+        try:
+            summary = RunFolder(folder).read_summary() or {}
+            if summary.get("status") == FINISHED or include_unfinished:
+                runs.append(read_run(folder, summary))
+            else:
+                skipped += 1
+        except UserError as err:
+            if strict:
+                raise
+            log.warning("skipped the damaged run %s: %s (strict=True, or --strict, refuses it instead)", folder, err)
     if skipped:
         log.warning("skipped %d run folder(s) that did not finish (include_unfinished=True to keep them)", skipped)
     if not runs:
@@ -86,6 +96,7 @@ def read_run(folder: Path, summary: Mapping[str, Any]) -> dict[str, Any]:
         "status": status,
         "reason": summary.get("reason"),
         "allow_changed_inputs": bool(summary.get("allow_changed_inputs", False)),
+        "inputs_changed": bool(summary.get("allow_changed_inputs", False) or summary.get(stale.KEY)),
         **run_labels(folder, summary, config),
         **config,
     }
@@ -95,8 +106,9 @@ def read_run(folder: Path, summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def read_config(path: Path, required: bool) -> dict[str, Any]:
-    """The flattened result-defining keys of a ``config.yaml`` (run-only keys of older folders dropped); a run
-    that stopped before writing one has none."""
+    """The flattened result-defining keys of a ``config.yaml`` (run-only keys of older folders dropped, keys added
+    since filled in at their old value: :func:`benchmark.spec.completed`); a run that stopped before writing one has
+    none."""
     if not path.exists():
         if not required:
             return {}
@@ -107,7 +119,7 @@ def read_config(path: Path, required: bool) -> dict[str, Any]:
         raise damaged(path, f"not YAML: {err}", FIX) from err
     if not isinstance(tree, dict):
         raise damaged(path, "not a mapping", FIX)
-    return {key: value for key, value in flatten(tree).items() if not is_run_only(key)}
+    return completed(tree)
 
 
 def run_labels(folder: Path, summary: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, str]:

@@ -20,11 +20,11 @@ import yaml
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
-from benchmark import checkpoint, provenance
+from benchmark import checkpoint, provenance, stale
 from benchmark.config import instantiate_checked
 from benchmark.data import PreferenceData
-from benchmark.errors import UserError
-from benchmark.lock import RunLock
+from benchmark.errors import Interrupted, UserError
+from benchmark.lock import LockLost, RunLock
 from benchmark.loggers import build_logger
 from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.memory import check_memory
@@ -34,10 +34,11 @@ from benchmark.pools import is_implicit
 from benchmark.reward_model import resolve_device
 from benchmark.selectors.base import Selector
 from benchmark.selectors.posterior import build_posterior
-from benchmark.spec import RunSpec, differing_keys
+from benchmark.spec import RunSpec, differing_keys, same_run
 from benchmark.summary_metrics import summary_metrics
 from benchmark.threads import apply_threads
 from benchmark.toy_grid import save_toy_grid
+from benchmark.watch import RunWatch
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +46,25 @@ log = logging.getLogger(__name__)
 INPUTS_FILE = "inputs.json"
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM (a SLURM time limit or pre-emption), handled like Ctrl-C: the run stops as ``interrupted``."""
-
-
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Interrupted` while a run is going (main thread only: signals are delivered there)."""
+    """Turn SIGTERM into :class:`Interrupted` while a run is going (main thread only: signals are delivered there).
+
+    Once: a second SIGTERM (a launcher that passes the signal on, as submitit's does) must not break off the run
+    while it records its interruption. Nested uses keep the outer handler.
+    """
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or hasattr(signal.getsignal(signal.SIGTERM), "fired"):
         yield
         return
 
     def interrupt(signum: int, frame: Any) -> None:
-        raise Interrupted(f"signal {signal.Signals(signum).name}")
+        if not interrupt.fired:  # type: ignore[attr-defined]
+            interrupt.fired = True  # type: ignore[attr-defined]
+            raise Interrupted(f"signal {signal.Signals(signum).name}")
+
+    interrupt.fired = False  # type: ignore[attr-defined]
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
@@ -119,7 +124,7 @@ def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, An
     if not (finished or checkpoint.path(folder).exists()):
         return
     text = read_text(folder.config, "pass overwrite=true to start this run again") if folder.config.exists() else ""
-    if text == spec.yaml:
+    if same_run(text, spec.config):
         return
     try:
         saved = yaml.safe_load(text) or {}
@@ -137,7 +142,8 @@ def holds_this_finished_run(folder: RunFolder, spec: RunSpec) -> bool:
     """A quick look before locking (the locked code decides): does ``folder`` hold this run, finished?"""
     try:
         summary = folder.read_summary()
-        return summary is not None and summary.get("status") == "finished" and folder.config.read_text() == spec.yaml
+        finished = summary is not None and summary.get("status") == "finished"
+        return finished and same_run(folder.config.read_text(), spec.config)
     except (OSError, UserError):
         return False
 
@@ -183,8 +189,9 @@ def _run_locked(
     spec: RunSpec, selector: Selector, data: PreferenceData, folder: RunFolder, sweep: str | None
 ) -> dict[str, Any]:
     options = spec.options
+    watch = RunWatch(data.files, folder.root)
     inputs = provenance.input_fingerprint(
-        list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir
+        list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir, spec.config
     )
     if not options.overwrite:
         previous = finished_summary(folder, spec, inputs)
@@ -209,8 +216,11 @@ def _run_locked(
     log.info("run %s: %s, %d rounds of %d pairs -> %s", spec.labels.selector, spec.labels.setup, spec.rounds,
              spec.batch_size, folder.root)
     try:
-        run_rounds(loop, folder, logger, records, timings)
+        run_rounds(loop, folder, logger, records, timings, watch)
+        watch.check()
     except BaseException as err:
+        if isinstance(err, LockLost):  # the folder is another process's now: write nothing more into it
+            raise
         stopped = {**base, **stop_record(err, records), **summary_metrics(records, bon_key, None)}
         atomic_write_json(folder.summary, stopped)
         logger.finish(stopped, exit_code=1)
@@ -237,10 +247,7 @@ def finished_summary(folder: RunFolder, spec: RunSpec, inputs: dict[str, Any]) -
     if previous is None or previous.get("status") != "finished":
         return None
     checkpoint.path(folder).unlink(missing_ok=True)  # a kill between summary and clean-up left it
-    changes = changed_inputs(folder, inputs)
-    note = f"; its inputs changed since it ran ({'; '.join(changes)})" if changes else ""
-    log.info("%s already holds this finished run%s; skipping (overwrite=true redoes it)", folder.root, note)
-    return previous
+    return stale.returned_finished(folder, previous, changed_inputs(folder, inputs))
 
 
 def start_or_resume(
@@ -269,11 +276,12 @@ def start_or_resume(
 
 
 def run_rounds(loop: ActiveLearning, folder: RunFolder, logger: Any, records: list[dict[str, Any]],
-               timings: list[dict[str, Any]]) -> None:
+               timings: list[dict[str, Any]], watch: Any) -> None:
     """The rounds after the last complete one, each written, checkpointed and logged before the next starts."""
     spec, bon_key = loop.spec, loop.evaluator.bon_key
     for round_index in range(len(records), spec.rounds + 1):
         result = loop.run_round(round_index)
+        watch.check()  # before the round is committed: nothing is recorded on data the run did not start with
         record, timing = result.record, result.timings
         folder.save_selection(round_index, result.pairs, result.labels)
         folder.append_records(folder.metrics, [record])

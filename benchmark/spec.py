@@ -39,6 +39,11 @@ RUN_ONLY_KEYS = frozenset(
     {"overwrite", "resume", "output_root", "cache_dir", "torch_threads", "allow_changed_inputs", "logger", "hydra",
      "dataset.root", "dataset.cache_dir", "dataset.generate"}
 )
+#: Result-defining keys added after run folders already existed, each with the value that reproduces what runs did
+#: before it existed. A saved config that lacks one is read with that value, so a newer version does not make
+#: older run folders "different" (skip, resume and the plots' cells all read configs through :func:`completed`).
+#: A new key whose default keeps the old behaviour goes here when it is added.
+INTRODUCED_KEYS: dict[str, Any] = {"model.generator": None, "model.embedder": None}
 #: Result-defining keys that tell runs of one comparison cell apart: the compared strategy and the replicate.
 COMPARED_KEYS = ("selector", "seed")
 
@@ -122,10 +127,33 @@ def result_yaml(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(OmegaConf.create(result_config(cfg)))
 
 
+def completed(tree: Mapping[str, Any]) -> dict[str, Any]:
+    """A (nested) config's flattened result-defining keys, each :data:`INTRODUCED_KEYS` key it lacks at its old
+    value."""
+    flat = {k: v for k, v in flatten(tree).items() if not is_run_only(k)}
+    for key, value in INTRODUCED_KEYS.items():
+        if not any(covers((key,), k) for k in flat):
+            flat[key] = freeze(value)
+    return flat
+
+
 def differing_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Dotted result-defining keys whose values differ between two (nested) configs, sorted."""
-    a, b = flatten(old), flatten(new)
-    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and not is_run_only(k))
+    a, b = completed(old), completed(new)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def same_run(saved_yaml: str, config: Mapping[str, Any]) -> bool:
+    """Whether a run folder's ``config.yaml`` text is the run of ``config`` (the result-defining keys)."""
+    import yaml
+
+    if saved_yaml == OmegaConf.to_yaml(OmegaConf.create(dict(config))):
+        return True
+    try:
+        saved = yaml.safe_load(saved_yaml)
+    except yaml.YAMLError:
+        return False
+    return isinstance(saved, dict) and not differing_keys(saved, config)
 
 
 def cell_config(flat: Mapping[str, Any]) -> dict[str, Any]:

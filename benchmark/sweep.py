@@ -8,19 +8,29 @@ Hydra calls :class:`SweepCallback` around runs and sweeps (``hydra.callbacks`` i
   variables, which the joblib and submitit launchers pass on to their worker processes.
 * each job appends one line to ``<sweep>/jobs.jsonl`` (status, one-line reason) and logs ``job k/N`` with the
   elapsed time and an estimate of what is left;
-* ``on_multirun_end``: writes ``<sweep>/sweep_summary.json`` and exits 1 with the failed jobs listed.
+* ``on_multirun_end``: writes ``<sweep>/sweep_summary.json``, ends with one line listing the finished runs it
+  returned although their inputs changed since they ran (:mod:`benchmark.stale`), and exits 1 with the failed jobs
+  listed.
+* SIGTERM or SIGINT to the sweep's parent ends every job (:meth:`SweepCallback.stop`): it passes SIGTERM on to its
+  worker processes, whose running jobs record ``interrupted`` after their last complete round and exit, waits for
+  them (killing what is left after :data:`STOP_SECONDS`), writes ``sweep_summary.json`` and exits 128 + the signal.
+  A job that runs in the parent itself (the basic launcher) is interrupted like a single run. A worker whose parent
+  was killed, or that missed the signal, stops by itself at its next round's end (:func:`sweep_stopping`).
 * ``on_run_start``: remembers what a single run's folder held before Hydra wrote into it, so a run that
   fails before round 0 removes only what it created (:func:`remove_what_this_run_created`).
 """
 
+import contextlib
 import json
 import logging
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from errno import EDQUOT, ENOSPC
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +38,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from benchmark.lock import HOLDER_NAME, LOCK_NAME, RunLock, RunLocked
+from benchmark import stale
+from benchmark.errors import Interrupted
+from benchmark.lock import HOLDER_NAME, LOCK_NAME, RunLock, RunLocked, process_start
 from benchmark.outputs import RunFolder, atomic_write_json
 from benchmark.spec import SWEEP_NAME_VARIABLE, is_run_only, override_key, short_hash
 
@@ -37,6 +49,13 @@ log = logging.getLogger(__name__)
 ID_VARIABLE = "ARM_BENCH_SWEEP_ID"
 TOTAL_VARIABLE = "ARM_BENCH_SWEEP_TOTAL"
 STARTED_VARIABLE = "ARM_BENCH_SWEEP_STARTED"
+#: ``<pid>:<start time>`` of the sweep's parent process, so a worker can tell that its parent is gone.
+PARENT_VARIABLE = "ARM_BENCH_SWEEP_PARENT"
+#: Seconds the parent waits for its workers to record their interruption before killing what is left.
+STOP_SECONDS = 10.0
+#: Written into the sweep's folder (holding the sweep's id) when it is stopped: a job that missed the signal (a
+#: launcher that ignores SIGTERM while a job starts, as submitit's does) stops when it next looks.
+STOP_FILE = ".stopping"
 JOBS_FILE = "jobs.jsonl"
 SUMMARY_FILE = "sweep_summary.json"
 #: Files Hydra writes into a run folder before any result (what a failed start may leave, and may remove).
@@ -45,6 +64,8 @@ BOOKKEEPING = re.compile(r"^(\.hydra(/.*)?|[^/]*\.log)$")
 LOCK_FILES = frozenset({LOCK_NAME, HOLDER_NAME})
 
 _before_run: dict[Path, set[str] | None] = {}
+#: Whether a job is running in this process (the basic launcher): a signal then interrupts it like a single run.
+_job_here = False
 
 
 def sweep_folder_name(choice: str | None, overrides: list[str]) -> str:
@@ -96,36 +117,181 @@ class SweepCallback(Callback):
         os.environ[SWEEP_NAME_VARIABLE] = name
         os.environ[ID_VARIABLE] = f"{os.getpid()}-{time.time_ns()}"
         os.environ[STARTED_VARIABLE] = str(time.time())
+        os.environ[PARENT_VARIABLE] = f"{os.getpid()}:{process_start(os.getpid())}"
         total = count_jobs(config)
         if total is not None:
             os.environ[TOTAL_VARIABLE] = str(total)
         self.folder = _resolved(config, "hydra.sweep.dir")
         _make_or_exit(self.folder)
         log.info("sweep %s: %s jobs -> %s", name, total if total is not None else "?", self.folder)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.stop)
+
+    def stop(self, signum: int, frame: Any) -> None:
+        """SIGTERM/SIGINT to the parent: end every job cleanly, write the sweep's summary, exit 128 + signum."""
+        if _job_here:  # the job runs in this process: it records its interruption, then the sweep stops
+            if signum == signal.SIGTERM:
+                raise Interrupted(f"signal {signal.Signals(signum).name}")
+            raise KeyboardInterrupt
+        with contextlib.suppress(OSError):  # the signal still reaches the workers
+            (self.folder / STOP_FILE).write_text(os.environ.get(ID_VARIABLE, ""))
+        stop_workers()
+        end_interrupted(self.folder, signum)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_id = os.environ.get(ID_VARIABLE)
-        jobs = {line["run"]: line for line in _job_lines(self.folder) if line.get("sweep_id") == sweep_id}
-        failed = sorted(run for run, line in jobs.items() if line["status"] != "finished")
-        atomic_write_json(self.folder / SUMMARY_FILE, {
-            "sweep": os.environ.get(SWEEP_NAME_VARIABLE), "jobs": len(jobs), "expected_jobs": _total(),
-            "finished": len(jobs) - len(failed),
-            "failed": [{"run": run, "status": jobs[run]["status"], "reason": jobs[run].get("reason")}
-                       for run in failed],
-        })
-        for variable in (SWEEP_NAME_VARIABLE, ID_VARIABLE, TOTAL_VARIABLE, STARTED_VARIABLE):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+        jobs, failed, changed = write_summary(self.folder)
+        for variable in (SWEEP_NAME_VARIABLE, ID_VARIABLE, TOTAL_VARIABLE, STARTED_VARIABLE, PARENT_VARIABLE):
             os.environ.pop(variable, None)
         if failed:
             lines = "\n".join(f"  {run}: {jobs[run].get('reason')}" for run in failed)
             print(f"arm-bench: {len(failed)} of {len(jobs)} jobs failed (rerun the sweep to retry only them; "
                   f"{self.folder / SUMMARY_FILE}):\n{lines}", file=sys.stderr)
+        if changed:
+            listed = "; ".join(f"{run} ({', '.join(changes)})" for run, changes in changed.items())
+            print(f"arm-bench: {len(changed)} finished run(s) returned with their old results although their inputs "
+                  f"changed since they ran; pass overwrite=true to redo them: {listed}", file=sys.stderr)
+        if failed:
             sys.exit(1)
+
+
+def write_summary(folder: Path) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, list[str]]]:
+    """Write ``sweep_summary.json`` from this sweep's lines of ``jobs.jsonl``; returns the jobs, the runs that did not
+    finish and the finished runs whose inputs changed since they ran. A full disk is one line, not a traceback."""
+    sweep_id = os.environ.get(ID_VARIABLE)
+    jobs = {line["run"]: line for line in _job_lines(folder) if line.get("sweep_id") == sweep_id}
+    failed = sorted(run for run, line in jobs.items() if line["status"] != "finished")
+    changed = {run: line[stale.KEY] for run, line in sorted(jobs.items()) if line.get(stale.KEY)}
+    try:
+        atomic_write_json(folder / SUMMARY_FILE, {
+            "sweep": os.environ.get(SWEEP_NAME_VARIABLE), "jobs": len(jobs), "expected_jobs": _total(),
+            "finished": len(jobs) - len(failed),
+            "failed": [{"run": run, "status": jobs[run]["status"], "reason": jobs[run].get("reason")}
+                       for run in failed],
+            stale.KEY: [{"run": run, "changes": changes} for run, changes in changed.items()],
+        })
+    except OSError as err:
+        print(f"arm-bench: cannot write {folder / SUMMARY_FILE}: {os_reason(err, folder / SUMMARY_FILE)}",
+              file=sys.stderr)
+    return jobs, failed, changed
+
+
+def os_reason(err: OSError, path: Path) -> str:
+    """One line for an OSError while writing ``path``: ``no space left on <path>`` for a full disk."""
+    if err.errno in (ENOSPC, EDQUOT):
+        return f"no space left on {err.filename or path}; free some space and rerun the same command"
+    return f"{err.strerror or err} ({err.filename or path})"
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc), children first."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], list(parents.get(pid, []))
+    while queue:
+        child = queue.pop(0)
+        found.append(child)
+        queue += parents.get(child, [])
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; its parent just has not reaped it
+
+
+def _ignores_sigterm(pid: int) -> bool:
+    """Whether ``pid`` ignores SIGTERM (its ``SigIgn`` mask): helpers such as resource trackers, which run nothing."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def stop_workers() -> None:
+    """SIGTERM to every process of the sweep below this one; SIGKILL to any left after :data:`STOP_SECONDS`, or at
+    once to those that ignore SIGTERM."""
+    workers = _descendants(os.getpid())
+    for pid in workers:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + STOP_SECONDS
+    while time.monotonic() < deadline and any(_running(p) and not _ignores_sigterm(p) for p in workers):
+        time.sleep(0.1)
+    for pid in filter(_running, workers):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+
+
+def end_interrupted(folder: Path, signum: int) -> None:
+    """The sweep stops on a signal: its summary lists the interrupted jobs; one line; exit 128 + ``signum``."""
+    jobs, failed, _ = write_summary(folder)
+    (folder / STOP_FILE).unlink(missing_ok=True)
+    interrupted = sum(1 for run in failed if jobs[run]["status"] == "interrupted")
+    print(f"arm-bench: sweep stopped by {signal.Signals(signum).name}: {interrupted} running job(s) recorded "
+          f"interrupted after their last complete round ({folder / SUMMARY_FILE}); rerun the same command to continue",
+          file=sys.stderr)
+    sys.stderr.flush()
+    sys.stdout.flush()
+    logging.shutdown()
+    os._exit(128 + signum)
+
+
+def parent_of_this_sweep() -> bool:
+    """Whether this process is the sweep's parent (jobs of the basic launcher run in it)."""
+    return os.environ.get(PARENT_VARIABLE, "").partition(":")[0] == str(os.getpid())
+
+
+def sweep_stopping(run_dir: Path) -> str | None:
+    """Why a job of a sweep should stop now, if it should: the sweep was stopped by a signal, or this process is a
+    worker whose parent process has ended (SIGKILL leaves workers behind)."""
+    recorded = os.environ.get(PARENT_VARIABLE)
+    if not recorded:
+        return None
+    try:
+        if (run_dir.parent / STOP_FILE).read_text() == os.environ.get(ID_VARIABLE):
+            return "the sweep was stopped by a signal"
+    except OSError:
+        pass
+    pid, _, started = recorded.partition(":")
+    if int(pid) == os.getpid():
+        return None
+    replaced = started != "None" and process_start(int(pid)) != started
+    return "the sweep's parent process ended" if replaced or not _running(int(pid)) else None
+
+
+@contextmanager
+def job_here() -> Iterator[None]:
+    """Mark a job as running in this process while it runs (signals then interrupt it, not the parent's stop)."""
+    global _job_here
+    _job_here = True
+    try:
+        yield
+    finally:
+        _job_here = False
 
 
 def _refuse_if_locked(folder: Path) -> None:
     """A single run on a folder another process is writing stops before Hydra writes its files into it."""
     lock = RunLock(folder)
-    if not lock.path.exists():  # never locked: nobody holds it (and probing would add a file to the folder)
+    if not (lock.path.exists() or lock.holder_path.exists()):  # never locked (probing would add a file to it)
         return
     try:
         lock.acquire(wait=False)
@@ -163,13 +329,16 @@ def _job_lines(folder: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def record_job(run_dir: Path, status: str, reason: str | None) -> None:
-    """Append this job's outcome to the sweep's ``jobs.jsonl`` and log ``job k/N`` with elapsed time and ETA."""
+def record_job(run_dir: Path, status: str, reason: str | None, changed: list[str] | None = None) -> None:
+    """Append this job's outcome to the sweep's ``jobs.jsonl`` and log ``job k/N`` with elapsed time and ETA.
+
+    ``changed``: for a finished run returned as it was, what changed in its inputs since it ran.
+    """
     from filelock import FileLock
 
     folder = run_dir.parent
     line = {"sweep_id": os.environ.get(ID_VARIABLE), "run": run_dir.name, "status": status, "reason": reason,
-            "time": time.time()}
+            "time": time.time(), **({stale.KEY: changed} if changed else {})}
     with FileLock(str(folder / f".{JOBS_FILE}.lock")):
         with open(folder / JOBS_FILE, "a") as handle:
             handle.write(json.dumps(line) + "\n")
@@ -191,7 +360,10 @@ def record_failure(run_dir: Path, reason: str) -> None:
     if previous is None or previous.get("status") != "finished":
         if previous is None or previous.get("status") not in ("failed", "interrupted"):
             previous = {"failed_round": 0, "rounds_completed": 0}  # it failed before its first round
-        atomic_write_json(folder.summary, {**previous, "status": "failed", "reason": reason})
+        try:
+            atomic_write_json(folder.summary, {**previous, "status": "failed", "reason": reason})
+        except OSError as err:  # e.g. a full disk: the sweep's own list still gets the job
+            log.warning("cannot write %s: %s", folder.summary, os_reason(err, folder.summary))
     record_job(run_dir, "failed", reason)
 
 

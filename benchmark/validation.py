@@ -8,6 +8,7 @@ data (sizes against the number of prompts, K, D) stay in ``benchmark.loop.check_
 """
 
 import math
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -81,6 +82,10 @@ def check_numbers(cfg: DictConfig) -> None:
                        "reward_model.weight_decay": rm.weight_decay}.items():
         if value < 0:
             raise UserError(f"{key}={value} must be zero or positive")
+    cores = os.cpu_count() or 1
+    if cfg.torch_threads is not None and cfg.torch_threads > 4 * cores:
+        raise UserError(f"torch_threads={cfg.torch_threads} exceeds 4 x this machine's {cores} cores (torch crashes on "
+                        f"huge values); use at most {4 * cores}, or torch_threads=null to choose by work size")
     if cfg.seed > MAX_SEED:
         raise UserError(f"seed={cfg.seed} exceeds 2**63-1; use a seed in [0, {MAX_SEED}]")
     if cfg.dataset.get("noise") is not None and cfg.dataset.noise < 0:

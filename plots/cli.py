@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="output folder (default: <first folder>/plots)")
     parser.add_argument("--bon-n", type=int, help="N of the best-of-N row (default: the largest all runs have)")
     parser.add_argument("--paired", action="store_true", help="add rows of paired differences to random")
+    parser.add_argument("--strict", action="store_true", help="refuse a damaged run instead of skipping it")
     parser.add_argument("--target", type=float,
                         help="Spearman to reach for 'labels to target' (default: random's final mean per setting)")
     parser.add_argument("--columns", type=int, default=4, help="panels per row of the curves figure")
@@ -79,7 +80,7 @@ class Drawn:
 
 def run(args: argparse.Namespace) -> Drawn:
     """Draw everything; returns the files written and the data behind them."""
-    frame = read_runs(args.folders, args.selectors)
+    frame = read_runs(args.folders, args.selectors, strict=args.strict)
     bon_key = choose_bon(frame, args.bon_n)
     metrics = choose_metrics(args.metrics, bon_key, frame)
     out = args.out or args.folders[0] / "plots"

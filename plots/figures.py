@@ -63,7 +63,7 @@ def line_curves(rows: pd.DataFrame, line: str, row: Row, x: str = "n_labels") ->
 
 def legend_label(rows: pd.DataFrame, line: str) -> str:
     selector = str(rows.loc[rows["line"] == line, "selector"].iloc[0])
-    changed = rows.loc[rows["line"] == line, "allow_changed_inputs"].any()
+    changed = rows.loc[rows["line"] == line, "inputs_changed"].any()
     return display_name(selector) + line.removeprefix(selector) + (f" {CHANGED_MARK}" if changed else "")
 
 

@@ -18,18 +18,21 @@ from benchmark.results import load_runs
 
 log = logging.getLogger(__name__)
 
-CHANGED_MARK = "†"  # marks runs resumed onto changed inputs (allow_changed_inputs) in tables and legends
+#: Marks, in tables and legends, runs not computed on one set of today's inputs: resumed onto changed inputs
+#: (allow_changed_inputs), or finished runs whose code or data changed since they ran (inputs_changed_since).
+CHANGED_MARK = "†"
 
 
-def read_runs(folders: Sequence[Path], selectors: Sequence[str] | None = None) -> pd.DataFrame:
+def read_runs(folders: Sequence[Path], selectors: Sequence[str] | None = None, strict: bool = False) -> pd.DataFrame:
     """The finished runs under ``folders``, one per setting, line and seed, of the ``selectors`` given (all if
-    None)."""
-    frame = keep_first_of_repeats(load_runs(*folders))
+    None); a damaged run is skipped with a warning, or refused with ``strict``."""
+    frame = keep_first_of_repeats(load_runs(*folders, strict=strict))
     if selectors:
         frame = only_selectors(frame, selectors)
-    changed = frame.loc[frame["allow_changed_inputs"], "run"].unique()
+    changed = frame.loc[frame["inputs_changed"], "run"].unique()
     if len(changed):
-        log.warning("%d run(s) were resumed onto changed inputs (allow_changed_inputs), marked %s: %s",
+        log.warning("%d run(s) were resumed onto changed inputs (allow_changed_inputs) or their inputs changed since "
+                    "they finished (overwrite=true redoes them), marked %s: %s",
                     len(changed), CHANGED_MARK, ", ".join(changed))
     return frame
 

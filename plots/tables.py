@@ -52,7 +52,7 @@ def run_statistics(frame: pd.DataFrame, bon_key: str, targets: pd.Series) -> pd.
     benchmark.summary_metrics' (the numbers summary.json and W&B hold), here with the setting's target.
     """
     last = final_rows(frame)
-    stats = last[["setting", "line", "selector", "seed", "allow_changed_inputs"]].copy()
+    stats = last[["setting", "line", "selector", "seed", "inputs_changed"]].copy()
     headline = summarised(bon_key)
     names = {stat_column(kind, m): f"{kind}/{m.key}" for kind in KINDS for m in headline}
     names[TO_TARGET] = "labels_to_target/spearman"
@@ -120,7 +120,7 @@ def summary_table(frame: pd.DataFrame, bon_key: str, target: float | None = None
     stats = run_statistics(frame, bon_key, targets)
     baselines = pd.Series({str(s): baseline_line(rows) for s, rows in frame.groupby("setting", observed=True)})
     groups = stats.groupby(CELL, observed=True, sort=False)
-    table = pd.DataFrame({"seeds": groups.size(), "changed_inputs": groups["allow_changed_inputs"].any()})
+    table = pd.DataFrame({"seeds": groups.size(), "changed_inputs": groups["inputs_changed"].any()})
     table = table.join(intervals(stats, statistics(bon_key), level))
     table[f"{TO_TARGET}_reached"] = groups[TO_TARGET].count()
     table = table.join(pd.concat({part: getattr(groups[SELECTION], part)() for part in ("median", "min", "max")},
@@ -193,8 +193,8 @@ def to_markdown(table: pd.DataFrame, bon_key: str, level: float = LEVEL) -> str:
         "per round: median and range (min–max) over seeds.",
     ]
     if table["changed_inputs"].any():
-        lines += ["", f"{CHANGED_MARK} = some of its runs were resumed onto changed inputs (allow_changed_inputs): "
-                      "their rounds did not all see the same data."]
+        lines += ["", f"{CHANGED_MARK} = some of its runs were resumed onto changed inputs (allow_changed_inputs), or "
+                      "their code or data changed since they finished: their rounds did not all see today's inputs."]
     for setting, group in table.groupby("setting", observed=True, sort=True):
         first = group.iloc[0]
         rows = []

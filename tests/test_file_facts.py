@@ -1,5 +1,6 @@
 """Whole-file work (NaN/inf scan, checksum, layout conversion) is done once per file version, not once per run."""
 
+import hashlib
 import os
 import tracemalloc
 
@@ -87,3 +88,20 @@ def test_fortran_ordered_rows_are_read_without_copying_the_file(tmp_path):
     tracemalloc.stop()
     np.testing.assert_array_equal(rows, values.reshape(-1, 64)[ids])
     assert peak < values.nbytes // 10, f"{peak} bytes allocated: the whole array was copied"
+
+
+def test_a_file_replaced_with_the_same_size_and_mtime_is_hashed_again(tmp_path):
+    """``cp -p``, ``rsync -a`` and ``tar`` keep size and mtime; the inode and ctime still tell the versions apart."""
+    data, cache = tmp_path / "a.npy", tmp_path / "cache"
+    data.write_bytes(b"one")
+    os.utime(data, ns=(7, 7))
+    first = cached_checksum(data, cache)
+    replacement = tmp_path / "b.npy"
+    replacement.write_bytes(b"two")
+    os.utime(replacement, ns=(7, 7))
+    os.replace(replacement, data)  # same path, size and mtime; a new inode
+    assert cached_checksum(data, cache) == file_checksum(data) != first
+    with open(data, "r+b") as handle:  # the same inode, written in place, then re-dated
+        handle.write(b"six")
+    os.utime(data, ns=(7, 7))
+    assert cached_checksum(data, cache) == file_checksum(data) == hashlib.blake2b(b"six", digest_size=16).hexdigest()

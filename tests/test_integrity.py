@@ -134,7 +134,7 @@ def test_resume_onto_changed_source_is_refused_and_unchanged_inputs_resume(tmp_p
     run_dir = tmp_path / "run"
     interrupted_run(run_dir, monkeypatch)
     with monkeypatch.context() as patch:
-        patch.setattr(provenance, "source_hash", lambda: "edited")
+        patch.setattr(provenance, "source_hash", lambda *digests: "edited")
         with pytest.raises(UserError, match=r"package source changed"):
             run_experiment(compose_config(), run_dir)
     summary = run_experiment(compose_config(), run_dir)
@@ -162,13 +162,18 @@ def test_an_unusable_output_root_is_one_line(tmp_path: Path):
         assert "cannot create the output folder" in done.stderr and "set output_root" in done.stderr
 
 
-def test_a_finished_run_on_changed_inputs_is_skipped_with_a_note(tmp_path: Path, monkeypatch, caplog):
+def test_a_finished_run_on_changed_inputs_is_returned_with_a_warning_and_marked(tmp_path: Path, monkeypatch, caplog):
     run_dir = tmp_path / "run"
     finished = run_experiment(compose_config(), run_dir)
-    monkeypatch.setattr(provenance, "source_hash", lambda: "edited")
-    with caplog.at_level("INFO"):
-        assert run_experiment(compose_config(), run_dir) == finished
-    assert "its inputs changed since it ran (package source changed); skipping" in caplog.text
+    with monkeypatch.context() as patch:
+        patch.setattr(provenance, "source_hash", lambda *digests: "edited")
+        with caplog.at_level("WARNING"):
+            again = run_experiment(compose_config(), run_dir)
+    assert again == {**finished, "inputs_changed_since": ["package source changed"]}
+    assert json.loads((run_dir / "summary.json").read_text()) == again
+    (line,) = [r.getMessage() for r in caplog.records if "other inputs" in r.getMessage()]
+    assert "(package source changed)" in line and "pass overwrite=true to redo it" in line
+    assert run_experiment(compose_config(), run_dir) == finished, "inputs as they were: the mark goes"
 
 
 def test_a_run_stopped_before_its_first_round_starts_again_on_new_inputs(tmp_path: Path, monkeypatch):
@@ -179,7 +184,7 @@ def test_a_run_stopped_before_its_first_round_starts_again_on_new_inputs(tmp_pat
         patch.setattr(loop, "train_bradley_terry", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("x")))
         with pytest.raises(RuntimeError):
             run_experiment(compose_config(), run_dir)
-    monkeypatch.setattr(provenance, "source_hash", lambda: "fixed")
+    monkeypatch.setattr(provenance, "source_hash", lambda *digests: "fixed")
     summary = run_experiment(compose_config(), run_dir)
     assert summary["status"] == "finished" and summary["changed_inputs"] == []
     assert json.loads((run_dir / "inputs.json").read_text())["source"] == "fixed"
@@ -193,3 +198,61 @@ def test_a_resumed_library_run_keeps_its_labels(tmp_path: Path, monkeypatch):
     interrupted_run(run_dir, monkeypatch, "selector=random")
     cfg, _ = resumed_config(compose_config(f"resume={run_dir}"), [f"resume={run_dir}"])
     assert run_experiment(cfg, run_dir)["labels"]["selector"] == "random"
+
+
+def test_a_data_file_that_changes_while_a_run_reads_it_fails_the_run_before_that_round_is_recorded(
+        tmp_path: Path, monkeypatch):
+    """Overwritten in place with the same bytes, size and mtime even: the inode's ctime says it was written."""
+    from benchmark import loop
+
+    monkeypatch.setenv("ARM_BENCH_CACHE", str(tmp_path / "cache"))
+    run_dir = tmp_path / "run"
+    run_round = loop.ActiveLearning.run_round
+
+    def rewrite_during_round_1(self, round_index):
+        result = run_round(self, round_index)
+        if round_index == 1:
+            (path,) = [p for p in (tmp_path / "cache").rglob("embd_*_train.npy")]
+            stat = path.stat()
+            os.chmod(path, 0o644)
+            path.write_bytes(path.read_bytes())
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        return result
+
+    monkeypatch.setattr(loop.ActiveLearning, "run_round", rewrite_during_round_1)
+    with pytest.raises(UserError, match=r"^round 1: data file .*embd_.*_train\.npy changed while this run read it"):
+        run_experiment(compose_config(), run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["rounds_completed"] == 1
+    assert metric_lines(run_dir) == 1 and not (run_dir / "selections" / "round_001.npz").exists()
+
+
+def test_one_writer_even_when_the_lock_file_is_removed(tmp_path: Path):
+    """A clean-up removes ``.lock`` while a run holds it: a newcomer is refused (the holder file names a live pid);
+    once another process has taken the folder, the first run stops at its next round's end, writing nothing more."""
+    run_dir = tmp_path / "x"
+    long_run = ("budget=2000", "reward_model.steps=200")
+    first = subprocess.Popen(arm_bench(*long_run, f"hydra.run.dir={run_dir}", cwd=tmp_path), cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: metric_lines(run_dir) >= 1 or first.poll() is not None)
+        (run_dir / ".lock").unlink()
+        second = subprocess.run(arm_bench(*long_run, f"hydra.run.dir={run_dir}", cwd=tmp_path), cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"pid {first.pid}" in lines[0] and "lock file was removed" in lines[0], lines
+        holder = json.loads((run_dir / ".lock.holder").read_text())
+        assert holder["pid"] == first.pid, "the refused newcomer leaves the holder's record alone"
+        (run_dir / ".lock").unlink()
+        (run_dir / ".lock.holder").write_text(json.dumps({**holder, "pid": os.getpid(), "process_start": None}))
+        taken_at = metric_lines(run_dir)
+        _, stderr = first.communicate(timeout=120)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 2 and "was taken by another run" in stderr and "Traceback" not in stderr, stderr
+    rounds = [json.loads(line)["round"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert rounds == list(range(len(rounds))) and len(rounds) <= taken_at + 1
+    assert not (run_dir / "summary.json").exists(), "nothing written after the folder was taken"
+    assert json.loads((run_dir / ".lock.holder").read_text())["pid"] == os.getpid()

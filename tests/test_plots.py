@@ -164,6 +164,18 @@ def test_runs_resumed_onto_changed_inputs_are_marked(tmp_path, caplog):
     assert legend_label(frame, "bald") == "BALD †"
 
 
+def test_finished_runs_whose_inputs_changed_since_are_marked(tmp_path, caplog):
+    fake_sweep(tmp_path, 2)
+    folder = write_run(tmp_path, "bald", 0, [0.5, 0.7])
+    summary = json.loads((folder / "summary.json").read_text())
+    (folder / "summary.json").write_text(json.dumps({**summary, "inputs_changed_since": ["your code changed: m.py"]}))
+    frame = read_runs([tmp_path])
+    assert "changed since they finished" in caplog.text and str(folder.resolve()) in caplog.text
+    markdown = to_markdown(summary_table(frame, "bon/10"), "bon/10")
+    assert "| bald † |" in markdown and "| random |" in markdown and "changed since they finished" in markdown
+    assert legend_label(frame, "bald") == "BALD †" and legend_label(frame, "random") == "random"
+
+
 def test_repeated_runs_are_counted_once(tmp_path, caplog):
     fake_sweep(tmp_path / "a", 2)
     fake_sweep(tmp_path / "b", 2)

@@ -74,7 +74,7 @@ def test_one_row_per_run_and_round_with_every_column(tmp_path):
     assert {"run", "status", "reason", "allow_changed_inputs", "setting", "line", "preset", "dataset", "model",
             "setup", "batch", "selector", "seed", "round", "n_labels", "spearman", "bon/10", "selection_seconds",
             "train_seconds", "batch.size", "reward_model.width", "eval.bon_n", "selector._target_"} <= set(frame)
-    assert list(frame.columns[:5]) == ["run", "status", "reason", "allow_changed_inputs", "setting"]
+    assert list(frame.columns[:6]) == ["run", "status", "reason", "allow_changed_inputs", "inputs_changed", "setting"]
     assert set(frame["setting"]) == {"all runs"} and set(frame["line"]) == {"random", "dopt"}
     row = frame[(frame["selector"] == "dopt") & (frame["seed"] == 1) & (frame["round"] == 2)].iloc[0]
     assert (row["n_labels"], row["spearman"], row["bon/10"], row["selection_seconds"]) == (30, 0.7, 1.4, 0.2)
@@ -161,3 +161,17 @@ def test_load_runs_is_exported_lazily():
     code = "import sys, benchmark; assert 'pandas' not in sys.modules; from benchmark import load_runs; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_damaged_run_is_skipped_with_one_warning_naming_it_or_refused_when_strict(tmp_path, caplog):
+    for seed in (0, 1):
+        write_run(tmp_path, "random", seed, [0.5, 0.6])
+    damaged = write_run(tmp_path, "dopt", 0, [0.5, 0.7])
+    (damaged / "metrics.jsonl").write_text('{"round": 0, "n_labels": 10, "spear')
+    with caplog.at_level("WARNING"):
+        frame = load_runs(tmp_path)
+    assert sorted(frame["selector"].unique()) == ["random"]
+    (line,) = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+    assert line.startswith(f"skipped the damaged run {damaged.resolve()}: ") and "metrics.jsonl" in line
+    with pytest.raises(UserError, match=r"metrics\.jsonl"):
+        load_runs(tmp_path, strict=True)

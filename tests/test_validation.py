@@ -27,6 +27,7 @@ BAD_NUMBERS = {
     "negative seed": (["seed=-1"], r"^seed=-1 must be zero or positive$"),
     "seed beyond 63 bits": ([f"seed={MAX_SEED + 1}"], r"^seed=9223372036854775808 exceeds 2\*\*63-1"),
     "zero threads": (["torch_threads=0"], r"^torch_threads=0 must be positive$"),
+    "absurd threads": (["torch_threads=100000"], r"^torch_threads=100000 exceeds 4 x this machine's \d+ cores"),
     "zero batch": (["batch.size=0"], r"^batch\.size=0 must be positive$"),
     "negative budget": (["budget=-20"], r"^budget=-20 must be positive$"),
     "zero initial labels": (["initial_labels=0"], r"^initial_labels=0 must be positive$"),

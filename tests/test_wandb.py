@@ -88,6 +88,16 @@ def test_tags_name_actual_values_once_plus_user_tags():
     assert not [t for t in clean if t.startswith(("git:", "sweep:")) or t in ("dirty", "resumed")]
 
 
+def test_a_tag_w_and_b_would_refuse_is_shortened_with_a_warning(caplog):
+    long = "x" * 40 + "-" + "y" * 40
+    with caplog.at_level("WARNING"):
+        tags = identity(spec(f"logger.tags=[{long},short]"))["tags"]
+    assert all(len(tag) <= 64 for tag in tags) and "short" in tags
+    (shortened,) = [tag for tag in tags if tag.startswith("x" * 40)]
+    assert len(shortened) == 64 and shortened != identity(spec(f"logger.tags=[{long}z]"))["tags"][-1]
+    assert f"W&B tag '{long}' is longer than 64 characters" in warnings_in(caplog)[0]
+
+
 def test_config_sent_is_the_result_config_plus_labels_sweep_and_provenance():
     run_spec = spec()
     config = identity(run_spec)["config"]

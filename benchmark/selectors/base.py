@@ -5,7 +5,6 @@ __all__ = ["SelectionContext", "Selector", "require_explicit_pool", "top_n"]
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import torch
@@ -13,6 +12,7 @@ import torch
 from benchmark.errors import UserError
 from benchmark.pools import CandidatePool
 from benchmark.selectors.fisher import bernoulli_variance, difference_gram
+from benchmark.selectors.guard import read_only, shared, tensor_versions
 from benchmark.selectors.ranking import top_n
 
 
@@ -27,6 +27,10 @@ class SelectionContext:
     Derived quantities are cached per context, so the selector and the batch diagnostics that share one
     context compute each of them once per round. ``labelled_features`` may hand in φ of the labelled
     responses when the caller already has them (training's final forward pass computes exactly these).
+
+    Everything here is shared with the run, so none of it may be changed: ``labelled_pairs`` and ``labels`` are
+    read-only views (a write raises :class:`SharedStateWrite` naming the attribute), and every tensor's version
+    counter is noted when it is handed in or computed, so :meth:`written` names any tensor changed in place.
     """
 
     pool: CandidatePool
@@ -38,24 +42,39 @@ class SelectionContext:
     rng: np.random.Generator  # the selector's own stream
     labelled_features: torch.Tensor | None = None  # φ of np.unique(labelled_pairs) under the current model
 
-    @cached_property
+    def __post_init__(self) -> None:
+        self.labelled_pairs = read_only(self.labelled_pairs, "labelled_pairs")
+        self.labels = read_only(self.labels, "labels")
+        self._versions: dict[str, list[int]] = {}
+        for name in ("features", "head", "labelled_features"):
+            self._note(name, getattr(self, name))
+
+    def _note(self, name: str, value: object) -> None:
+        self._versions[name] = tensor_versions(value)
+
+    def written(self) -> list[str]:
+        """Names of the tensors changed in place since they were handed in or computed (none, for a selector that
+        keeps to the contract)."""
+        return [name for name, versions in self._versions.items() if tensor_versions(getattr(self, name)) != versions]
+
+    @shared
     def rewards(self) -> torch.Tensor:
         """r̂ of each pool response (R,)."""
         return self.features @ self.head
 
-    @cached_property
+    @shared
     def reward_differences(self) -> torch.Tensor:
         """r̂_a − r̂_b of each pool pair (N,); explicit pools only."""
         first, second = self.pool_index
         return self.rewards[first] - self.rewards[second]
 
-    @cached_property
+    @shared
     def pair_differences(self) -> torch.Tensor:
         """v = φ_a − φ_b of every pool pair (N × h); explicit pools only. Shared: never modify it in place."""
         first, second = self.pool_index
         return self.features.index_select(0, first).sub_(self.features.index_select(0, second))
 
-    @cached_property
+    @shared
     def pool_index(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(first, second) local indices of every pool pair; explicit pools only (an implicit one is not listed)."""
         _require_listed_pairs(self, "a selector that reads pool_index or reward_differences")
@@ -65,7 +84,7 @@ class SelectionContext:
             torch.as_tensor(self.pool.second, device=device),
         )
 
-    @cached_property
+    @shared
     def labelled_differences(self) -> torch.Tensor:
         """φ_a − φ_b of every labelled pair (L, h), recomputed with the current model."""
         if len(self.labelled_pairs) == 0:
@@ -77,7 +96,7 @@ class SelectionContext:
         inverse = torch.as_tensor(inverse.reshape(-1, 2), device=phi.device)
         return phi[inverse[:, 0]] - phi[inverse[:, 1]]
 
-    @cached_property
+    @shared
     def labelled_information(self) -> torch.Tensor:
         """Σ_labelled p(1−p) v vᵀ (h × h, float64): the labelled pairs' Fisher under the current model."""
         past = self.labelled_differences.double()

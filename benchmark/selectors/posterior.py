@@ -80,7 +80,7 @@ class EnsemblePosterior(Posterior):
 
     def sample(self, context: SelectionContext, count: int | None = None) -> torch.Tensor:
         differences = context.labelled_differences.double()
-        wins = torch.as_tensor(context.labels, dtype=torch.float64, device=differences.device)
+        wins = torch.as_tensor(context.labels.astype("float64"), device=differences.device)  # a copy: read-only labels
         labelled = len(wins)
         if labelled == 0:
             raise UserError("posterior=ensemble needs labelled pairs to fit its members; use posterior=laplace")
