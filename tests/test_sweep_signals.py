@@ -86,7 +86,7 @@ def test_a_signal_to_the_parent_ends_every_job_cleanly(tmp_path: Path, launcher,
     started = {p.parent.name for p in folder.glob("*/metrics.jsonl")}
     # A job the launcher had started may be stopped before its first round (both jobs start at once; on a slow
     # machine one may not have written a round yet): it is listed as interrupted too, and a summary it wrote says so.
-    assert started <= stopped, "every job that ran is listed as interrupted"
+    assert started <= stopped, f"every job that ran is listed as interrupted: {summary}"
     for run in stopped - started:
         early = folder / run / "summary.json"
         assert not early.exists() or json.loads(early.read_text())["status"] == "interrupted"
