@@ -16,8 +16,6 @@ from benchmark.errors import UserError
 
 def load(args: argparse.Namespace) -> tuple[str, object]:
     """The dataset the arguments name, and a name for it."""
-    from benchmark.config import instantiate_checked
-
     if args.root is not None:
         from benchmark.data.embeddings import load_embeddings
 
@@ -25,15 +23,21 @@ def load(args: argparse.Namespace) -> tuple[str, object]:
         return f"{args.generator}_{args.embedder}_{args.task} in {args.root}", load_embeddings(root=args.root, **parts)
     if not args.overrides:
         raise UserError("name a dataset: --root DIR --generator G --embedder E --task T, or dataset=<option>")
+    return " ".join(args.overrides), option_data(args.overrides)
+
+
+def option_data(overrides: list[str]) -> object:
+    """The data a run with these arm-bench overrides reads (e.g. ``["dataset=real_text"]``)."""
     from hydra import compose, initialize_config_dir
 
+    from benchmark.config import instantiate_checked
     from benchmark.paths import CONF_DIR
     from benchmark.spec import register_resolvers
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=args.overrides)
-    return " ".join(args.overrides), instantiate_checked(cfg.dataset, "dataset")
+        cfg = compose("config", overrides=overrides)
+    return instantiate_checked(cfg.dataset, "dataset")
 
 
 def main(argv: list[str] | None = None) -> None:

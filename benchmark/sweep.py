@@ -13,7 +13,8 @@ Hydra calls :class:`SweepCallback` around runs and sweeps (``hydra.callbacks`` i
   listed.
 * SIGTERM or SIGINT to the sweep's parent ends every job (:meth:`SweepCallback.stop`): it passes SIGTERM on to its
   worker processes, whose running jobs record ``interrupted`` after their last complete round and exit, waits for
-  them (killing what is left after :data:`STOP_SECONDS`), writes ``sweep_summary.json`` and exits 128 + the signal.
+  them (killing what is left after :data:`STOP_SECONDS`, and recording a killed worker's job as interrupted in its
+  stead), writes ``sweep_summary.json`` and exits 128 + the signal.
   A job that runs in the parent itself (the basic launcher) is interrupted like a single run. A worker whose parent
   was killed, or that missed the signal, stops by itself at its next round's end (:func:`sweep_stopping`).
 * ``on_run_start``: remembers what a single run's folder held before Hydra wrote into it, so a run that
@@ -137,7 +138,7 @@ class SweepCallback(Callback):
             raise KeyboardInterrupt
         with contextlib.suppress(OSError):  # the signal still reaches the workers
             (self.folder / STOP_FILE).write_text(os.environ.get(ID_VARIABLE, ""))
-        stop_workers()
+        record_killed_jobs(self.folder, stop_workers())
         end_interrupted(self.folder, signum)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -228,9 +229,9 @@ def _ignores_sigterm(pid: int) -> bool:
     return False
 
 
-def stop_workers() -> None:
+def stop_workers() -> set[int]:
     """SIGTERM to every process of the sweep below this one; SIGKILL to any left after :data:`STOP_SECONDS`, or at
-    once to those that ignore SIGTERM."""
+    once to those that ignore SIGTERM. Returns the processes it killed."""
     workers = _descendants(os.getpid())
     for pid in workers:
         try:
@@ -240,11 +241,31 @@ def stop_workers() -> None:
     deadline = time.monotonic() + STOP_SECONDS
     while time.monotonic() < deadline and any(_running(p) and not _ignores_sigterm(p) for p in workers):
         time.sleep(0.1)
+    killed = set()
     for pid in filter(_running, workers):
         try:
             os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
         except ProcessLookupError:
             continue
+    return killed
+
+
+def record_killed_jobs(folder: Path, killed: set[int]) -> None:
+    """A worker that did not record its interruption in time (a loaded or swapping machine) was killed: its job is
+    listed as interrupted all the same, found by the run lock's holder file the killed process leaves behind. The
+    run itself resumes from its last complete round, as after any kill."""
+    sweep_id = os.environ.get(ID_VARIABLE)
+    recorded = {line["run"] for line in _job_lines(folder) if line.get("sweep_id") == sweep_id}
+    for holder in folder.glob(f"*/{HOLDER_NAME}"):
+        try:
+            pid = json.loads(holder.read_text()).get("pid")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if pid in killed and holder.parent.name not in recorded:
+            reason = f"interrupted (killed: it did not stop within {STOP_SECONDS:.0f} s of the signal; its last " \
+                "complete round is kept)"
+            record_job(holder.parent, "interrupted", reason)
 
 
 def end_interrupted(folder: Path, signum: int) -> None:

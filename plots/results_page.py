@@ -24,6 +24,8 @@ from typing import Any
 import pandas as pd
 
 from benchmark import design_gap
+from benchmark.card import CARD_KEYS, data_card
+from benchmark.card_cli import option_data
 from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_bytes, atomic_write_text
 from benchmark.sweep import SUMMARY_FILE
@@ -83,7 +85,12 @@ paper, but at a much smaller scale: a 135M model instead of 2–8B, 40-token res
 differs from the synthetic one mostly in how linear the reward is in the embedding (a least-squares probe's test R²
 0.38 against 0.93) and in how few of D's directions the embeddings use (effective rank 38 of 576 against 20 of 64);
 the prompts' share of the embedding variance and the within- to between-prompt reward spread are alike (real_text.md
-lists all statistics). Where the two sections' verdicts differ, the synthetic verdict did not predict the real one."""
+lists all statistics). What that does to the verdicts: with a nearly linear reward in few directions, the
+synthetic data lets the selectors' differences show (some comparisons are significant after Holm's correction);
+on real text the head must learn a non-linear, prompt-dependent reward from 300 prompts, the differences between
+selectors are small against the spread across seeds, and a claim that is supported or contradicted on the
+synthetic data can be not supported here. Where the two sections' verdicts differ, the synthetic verdict did not
+predict the real one."""
 
 
 @dataclass(frozen=True)
@@ -95,11 +102,13 @@ class Dataset:
     claims_sweep: str  # every selector, in- and cross-prompt: claims (a) and (b)
     batch_sweep: str  # batch sizes at equal labels: claim (c)
     note: str  # hand-written: how far this data stands in for the paper's
+    option: str | None = None  # the dataset= option, whose card (benchmark/card.py) the section shows
 
 
 #: The page's datasets, one section each, in this order.
-DATASETS = [Dataset("synthetic", "Synthetic data", "results_synthetic", "results_batch", SYNTHETIC_DATA),
-            Dataset("real_text", "Real text", "results_real_text", "results_batch_real_text", REAL_TEXT_DATA)]
+DATASETS = [Dataset("synthetic", "Synthetic data", "results_synthetic", "results_batch", SYNTHETIC_DATA, "synthetic"),
+            Dataset("real_text", "Real text", "results_real_text", "results_batch_real_text", REAL_TEXT_DATA,
+                    "real_text")]
 
 
 def sweep_names(datasets: Sequence[Dataset]) -> list[str]:
@@ -289,6 +298,18 @@ def table_text(sweep: Sweep, levels: int) -> str:
     return demoted(to_markdown(sweep.table, sweep.bon_key, LEVEL), levels)
 
 
+def card_text(option: str | None) -> str:
+    """The dataset's card as a one-row table (definitions in docs/real_text.md), or nothing without an option."""
+    if option is None:
+        return ""
+    card = data_card(option_data([f"dataset={option}"]))
+    shape = ", ".join(f"{split} {'×'.join(map(str, dims))}" for split, dims in card["shape"].items())
+    keys = [k for k in CARD_KEYS if k != "shape"]
+    return (f"\n**Its card** (`arm-bench-card dataset={option}`; [definitions](real_text.md#the-card-is-a-dataset-in-"
+            f"the-regime-the-method-assumes)), shape {shape}:\n\n| {' | '.join(f'`{k}`' for k in keys)} |\n"
+            f"|{'---|' * len(keys)}\n| {' | '.join(f'{card[k]:.3g}' for k in keys)} |\n")
+
+
 def dataset_section(dataset: Dataset, sweeps: dict[str, Sweep], root: Path, figures: Path, page: Path) -> str:
     """One dataset's section: its claims with verdicts and their Δ figure, its note, figures and tables."""
     claims_sweep, batch_sweep = sweeps[dataset.claims_sweep], sweeps[dataset.batch_sweep]
@@ -304,7 +325,7 @@ def dataset_section(dataset: Dataset, sweeps: dict[str, Sweep], root: Path, figu
 selector; (c) smallest − largest batch per selector): a filled dot is significant after Holm over its panel.
 
 {delta_image}**Does this data stand in for LLM embeddings?** {dataset.note}
-
+{card_text(dataset.option)}
 ### Figures
 
 Lines are grouped so each figure stays readable: the paper's eight selectors plus the best of the rest, the other

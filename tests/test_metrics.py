@@ -94,7 +94,8 @@ def test_registry_keys_are_the_keys_the_evaluation_writes():
     for key in record:
         assert metrics.metric(key) is not None, f"{key} is written but not registered"
     computed = [m for m in METRICS if m.compute is not None]
-    assert {"spearman", "kendall_tau", "test_accuracy", "bon/{n}"} == {m.key for m in computed}
+    expected = {"spearman", "kendall_tau", "test_accuracy", "bo4_accuracy", "pair_nll", "bon/{n}"}
+    assert expected == {m.key for m in computed}
     assert metrics.metric("bon/8").key == "bon/8" and metrics.metric("bon/8").label == "best-of-8 golden reward"
     assert metrics.metric("bon_oracle/8").lower_is_better is None and metrics.metric("nope") is None
 
