@@ -1,5 +1,0 @@
-"""``python -m benchmark`` = ``arm-bench``."""
-
-from benchmark.experiment import main
-
-main()
