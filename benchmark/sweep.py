@@ -265,7 +265,7 @@ def record_killed_jobs(folder: Path, killed: set[int]) -> None:
         if pid in killed and holder.parent.name not in recorded:
             reason = f"interrupted (killed: it did not stop within {STOP_SECONDS:.0f} s of the signal; its last " \
                 "complete round is kept)"
-            record_job(holder.parent, "interrupted", reason)
+            record_job(holder.parent, "interrupted", reason, started=holder.stat().st_mtime)  # written as it began
 
 
 def end_interrupted(folder: Path, signum: int) -> None:

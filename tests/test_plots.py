@@ -173,7 +173,7 @@ def test_finished_runs_whose_inputs_changed_since_are_marked(tmp_path, caplog):
     assert "changed since they finished" in caplog.text and str(folder.resolve()) in caplog.text
     markdown = to_markdown(summary_table(frame, "bon/10"), "bon/10")
     assert "| bald † |" in markdown and "| random |" in markdown and "changed since they finished" in markdown
-    assert legend_label(frame, "bald") == "BALD †" and legend_label(frame, "random") == "random"
+    assert legend_label(frame, "bald") == "bald †" and legend_label(frame, "random") == "random"
 
 
 def test_repeated_runs_are_counted_once(tmp_path, caplog):

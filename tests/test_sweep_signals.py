@@ -104,7 +104,7 @@ def test_a_worker_killed_for_not_stopping_in_time_is_listed_as_interrupted(tmp_p
     for run, pid in (("slow", 101), ("recorded", 102), ("other", 103)):
         (tmp_path / run).mkdir()
         (tmp_path / run / ".lock.holder").write_text(json.dumps({"pid": pid}))
-    sweep_module.record_job(tmp_path / "recorded", "interrupted", "interrupted (signal SIGTERM)")
+    sweep_module.record_job(tmp_path / "recorded", "interrupted", "interrupted (signal SIGTERM)", time.time())
     sweep_module.record_killed_jobs(tmp_path, {101, 102})
     jobs, failed, _ = sweep_module.write_summary(tmp_path)
     assert failed == ["recorded", "slow"] and "killed" in jobs["slow"]["reason"]
