@@ -23,9 +23,9 @@ from plots.cost import COST, with_cost
 from plots.curves import BASELINE, SPEARMAN
 from plots.intervals import Interval, holm_significant, paired_p_value, t_interval
 from plots.loading import settings
+from plots.style import PAPER_METHODS
 from plots.tables import AUC_SPEARMAN, FINAL_SPEARMAN, markdown_table
 
-CLAIMED = ("dopt", "pastaware_dopt")  # the paper's methods
 IN_PROMPT, CROSS_PROMPT = "in_prompt", "cross_prompt"
 SUPPORTED, NOT_SUPPORTED, CONTRADICTED, NOT_TESTED = "supported", "not supported", "contradicted", "not tested"
 #: The example price ratio of claim (b) at equal cost.
@@ -139,7 +139,7 @@ def listed(names: Sequence[str]) -> str:
 
 def claim_dopt(sweep: Sweep) -> Claim:
     """Claim (a): D-opt and past-aware D-opt beat the other selectors, per setting, by AUC of 1 − ρ."""
-    methods = [m for m in CLAIMED if m in set(sweep.stats["selector"])]
+    methods = [m for m in PAPER_METHODS if m in set(sweep.stats["selector"])]
     text = ("**(a) D-opt vs the other selectors.** Paper: D-opt and past-aware D-opt are more label-efficient than "
             "the selectors from the deep-learning and classical literature (Figure 3). Here, by the area under the "
             "curve (AUC) of 1 − ρ, lower is better: ")
@@ -149,14 +149,14 @@ def claim_dopt(sweep: Sweep) -> Claim:
     for setting in settings(sweep.frame):
         wide = sweep.stats[sweep.stats["setting"] == setting].pivot(index="seed", columns="selector",
                                                                     values=AUC_SPEARMAN)
-        others = [s for s in wide.columns if s not in CLAIMED]
+        others = [s for s in wide.columns if s not in PAPER_METHODS]
         table = sweep.table[sweep.table["setting"] == setting].set_index("selector")
         for method in [m for m in methods if m in wide.columns]:
             diffs = family(wide, {other: (method, other) for other in others})
             verdict, sentence = dopt_case(setting, method, table, others, diffs)
             verdicts.append(verdict)
             sentences.append(sentence)
-            if method == CLAIMED[0]:
+            if method == PAPER_METHODS[0]:
                 panels.append(DeltaPanel(f"(a) {setting}", f"Δ AUC 1−ρ, {method} − selector (< 0: {method} better)",
                                          sorted(diffs.items(), key=lambda item: float(item[1].interval.mean))))
     rule = (f"a case is {SUPPORTED} when the method is significantly better than random and than at least half of "

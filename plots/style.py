@@ -32,7 +32,8 @@ COLOURS = {
 PAPER_EIGHT = ("random", "entropy", "maxdiff", "bald", "batchbald", "coreset", "dopt", "pastaware_dopt")
 #: For selectors added by users: picked by a stable hash of the name, so the colour never changes.
 SPARE = ["#2ca02c", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d"]
-PAPER_METHODS = frozenset({"dopt", "pastaware_dopt"})
+#: The paper's own methods: drawn thicker, and the subject of the results page's claims (D-opt first).
+PAPER_METHODS = ("dopt", "pastaware_dopt")
 
 
 def colour(selector: str) -> str:
