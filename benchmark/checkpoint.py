@@ -26,7 +26,6 @@ import torch
 from benchmark.errors import UserError
 from benchmark.outputs import RunFolder, atomic_write_bytes, atomic_write_text, damaged, parse_jsonl, read_text
 
-FILENAME = "checkpoint.pt"
 START_AGAIN = "pass overwrite=true to start this run again"
 #: What reading a damaged .pt or .npz raises: torch's zip reader (RuntimeError), pickle, zipfile, numpy.
 UNREADABLE = (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError, pickle.UnpicklingError,
@@ -45,23 +44,19 @@ class ResumeState:
     timings: list[dict[str, Any]]
 
 
-def path(folder: RunFolder) -> Path:
-    return folder.root / FILENAME
-
-
 def save(folder: RunFolder, round_index: int, model: torch.nn.Module) -> None:
     """Commit round ``round_index``: call after its selection, metrics and timings are written."""
     buffer = io.BytesIO()
     torch.save({"round": round_index, "model": model.state_dict()}, buffer)
-    atomic_write_bytes(path(folder), buffer.getvalue())
+    atomic_write_bytes(folder.checkpoint, buffer.getvalue())
 
 
 def load(folder: RunFolder, device: torch.device) -> ResumeState | None:
     """The state after the last committed round, with the jsonl files cut back to it; None if none committed."""
     _remove_temporaries(folder)
-    if not path(folder).exists():
+    if not folder.checkpoint.exists():
         return None
-    last, model = _read_checkpoint(path(folder), device)
+    last, model = _read_checkpoint(folder.checkpoint, device)
     records = _committed_lines(folder, folder.metrics, last)
     timings = _committed_lines(folder, folder.timings, last)
     selections = [folder.selection(r) for r in range(last + 1)]
@@ -110,19 +105,20 @@ def _committed_lines(folder: RunFolder, jsonl: Path, last_round: int) -> list[di
 
 def _inconsistent(folder: RunFolder, last_round: int, what: str) -> UserError:
     return UserError(
-        f"cannot resume {folder.root}: {FILENAME} says round {last_round} is complete but {what}; {START_AGAIN}"
+        f"cannot resume {folder.root}: {RunFolder.CHECKPOINT} says round {last_round} is complete but {what}; "
+        f"{START_AGAIN}"
     )
 
 
 def clear(folder: RunFolder) -> None:
     """Remove every result of a run (for overwrite=true or a run that never completed a round)."""
-    for file in (folder.metrics, folder.timings, folder.summary, path(folder)):
+    for file in (folder.metrics, folder.timings, folder.summary, folder.checkpoint):
         file.unlink(missing_ok=True)
-    shutil.rmtree(folder.root / "selections", ignore_errors=True)
+    shutil.rmtree(folder.selections, ignore_errors=True)
     _remove_temporaries(folder)
 
 
 def _remove_temporaries(folder: RunFolder) -> None:
     """Temporary files of atomic writes that a killed process left behind (never the files themselves)."""
-    for temporary in (*folder.root.glob(".*.tmp"), *folder.root.glob("selections/.*.tmp")):
+    for temporary in (*folder.root.glob(".*.tmp"), *folder.selections.glob(".*.tmp")):
         temporary.unlink(missing_ok=True)

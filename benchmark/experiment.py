@@ -26,7 +26,7 @@ from benchmark.errors import UserError
 from benchmark.lock import LockLost
 from benchmark.outputs import RunFolder
 from benchmark.paths import CONF_DIR
-from benchmark.runner import INPUTS_FILE, Interrupted, run_experiment, sigterm_as_interrupt
+from benchmark.runner import Interrupted, run_experiment, sigterm_as_interrupt
 from benchmark.spec import is_run_only, override_key, run_only_values
 
 log = logging.getLogger(__name__)
@@ -127,11 +127,11 @@ def recorded_choices(run_dir: Path) -> dict[str, str]:
     empty if neither is readable (the labels then come from the values).
     """
     try:
-        return dict(OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra.runtime.choices)
+        return dict(OmegaConf.load(RunFolder(run_dir).hydra_record).hydra.runtime.choices)
     except Exception:  # missing or damaged: try the run's own record
         pass
     try:
-        labels = json.loads((run_dir / INPUTS_FILE).read_text())["labels"]
+        labels = json.loads(RunFolder(run_dir).inputs.read_text())["labels"]
         return {"experiment": labels["preset"], **{k: labels[k] for k in ("dataset", "model", "selector")}}
     except (OSError, ValueError, KeyError, TypeError):
         log.warning("%s holds no record of its group choices; its labels come from its values", run_dir)

@@ -130,29 +130,51 @@ def damaged(path: Path, reason: str, fix: str) -> UserError:
 
 
 class RunFolder:
-    """The output folder of one run."""
+    """The output folder of one run: the one home of its file names."""
+
+    CONFIG, METRICS, TIMINGS, SUMMARY = "config.yaml", "metrics.jsonl", "timings.jsonl", "summary.json"
+    #: What the results depend on besides the config (written at round 0); the resume state; each round's pairs.
+    INPUTS, CHECKPOINT, SELECTIONS = "inputs.json", "checkpoint.pt", "selections"
+    #: Hydra's record of the run's group choices (``.hydra/hydra.yaml``), when Hydra made the folder.
+    HYDRA_RECORD = Path(".hydra") / "hydra.yaml"
 
     def __init__(self, root: Path):
         self.root = Path(root)
 
     @property
     def config(self) -> Path:
-        return self.root / "config.yaml"
+        return self.root / self.CONFIG
 
     @property
     def metrics(self) -> Path:
-        return self.root / "metrics.jsonl"
+        return self.root / self.METRICS
 
     @property
     def timings(self) -> Path:
-        return self.root / "timings.jsonl"
+        return self.root / self.TIMINGS
 
     @property
     def summary(self) -> Path:
-        return self.root / "summary.json"
+        return self.root / self.SUMMARY
+
+    @property
+    def inputs(self) -> Path:
+        return self.root / self.INPUTS
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / self.CHECKPOINT
+
+    @property
+    def selections(self) -> Path:
+        return self.root / self.SELECTIONS
+
+    @property
+    def hydra_record(self) -> Path:
+        return self.root / self.HYDRA_RECORD
 
     def selection(self, round_index: int) -> Path:
-        return self.root / "selections" / f"round_{round_index:03d}.npz"
+        return self.selections / f"round_{round_index:03d}.npz"
 
     def read_summary(self) -> dict[str, Any] | None:
         """The summary, or None before a run ends; a damaged one is a UserError saying how to get past it."""

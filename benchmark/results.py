@@ -87,7 +87,7 @@ def run_folders(roots: Iterable[Path | str]) -> list[Path]:
     for root in map(Path, roots):
         if not root.exists():
             raise UserError(f"{root} does not exist; pass a sweep folder such as outputs/multirun/<sweep>")
-        for marker in ("summary.json", "metrics.jsonl"):
+        for marker in (RunFolder.SUMMARY, RunFolder.METRICS):
             found.update(path.parent.resolve() for path in root.rglob(marker))
     return sorted(found)
 
@@ -158,7 +158,7 @@ def derived_labels(folder: Path, config: Mapping[str, Any]) -> dict[str, str]:
 
 def hydra_choices(folder: Path) -> dict[str, str]:
     """The group choices Hydra recorded in ``.hydra/hydra.yaml`` (``selector`` -> ``dopt``), if any."""
-    path = folder / ".hydra" / "hydra.yaml"
+    path = RunFolder(folder).hydra_record
     if not path.exists():
         return {}
     try:

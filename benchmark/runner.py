@@ -42,8 +42,6 @@ from benchmark.watch import RunWatch
 
 log = logging.getLogger(__name__)
 
-#: The run folder's record of what its results depend on besides the config (written at round 0).
-INPUTS_FILE = "inputs.json"
 
 
 @contextmanager
@@ -121,7 +119,7 @@ def serving() -> list[str]:
 def refuse_other_config(folder: RunFolder, spec: RunSpec, previous: dict[str, Any] | None) -> None:
     """Results of another config are never replaced or mixed with new ones without overwrite=true."""
     finished = previous is not None and previous.get("status") == "finished"
-    if not (finished or checkpoint.path(folder).exists()):
+    if not (finished or folder.checkpoint.exists()):
         return
     text = read_text(folder.config, "pass overwrite=true to start this run again") if folder.config.exists() else ""
     if same_run(text, spec.config):
@@ -150,7 +148,7 @@ def holds_this_finished_run(folder: RunFolder, spec: RunSpec) -> bool:
 
 def changed_inputs(folder: RunFolder, current: dict[str, Any]) -> list[str]:
     """What differs between the inputs recorded at the run's round 0 and ``current`` (nothing if none recorded)."""
-    path = folder.root / INPUTS_FILE
+    path = folder.inputs
     if not path.exists():
         return []
     try:
@@ -230,7 +228,7 @@ def _run_locked(
     summary["data_checksums"] = inputs.get("data_files")
     summary["resumed_after_round"] = state.last_round if state else None
     atomic_write_json(folder.summary, summary)
-    checkpoint.path(folder).unlink(missing_ok=True)
+    folder.checkpoint.unlink(missing_ok=True)
     logger.finish(summary, exit_code=0)
     print(format_round_table(records, timings, bon_key))
     print(f"outputs: {folder.root.resolve()}")
@@ -246,7 +244,7 @@ def finished_summary(folder: RunFolder, spec: RunSpec, inputs: dict[str, Any]) -
     refuse_other_config(folder, spec, previous)
     if previous is None or previous.get("status") != "finished":
         return None
-    checkpoint.path(folder).unlink(missing_ok=True)  # a kill between summary and clean-up left it
+    folder.checkpoint.unlink(missing_ok=True)  # a kill between summary and clean-up left it
     return stale.returned_finished(folder, previous, changed_inputs(folder, inputs))
 
 
@@ -261,7 +259,7 @@ def start_or_resume(
     state = None if options.overwrite else checkpoint.load(folder, loop.device)
     if state is None:  # a new run, or one that never completed a round: it starts on today's inputs
         checkpoint.clear(folder)
-        atomic_write_json(folder.root / INPUTS_FILE, {**inputs, "labels": spec.labels.as_dict()})
+        atomic_write_json(folder.inputs, {**inputs, "labels": spec.labels.as_dict()})
         return None, []
     changed = changed_inputs(folder, inputs)
     if changed and not options.allow_changed_inputs:

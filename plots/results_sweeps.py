@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import UserError
-from benchmark.outputs import atomic_write_json
+from benchmark.outputs import RunFolder, atomic_write_json
 from benchmark.sweep import SUMMARY_FILE
 
 TIMING_FILE = "results_timing.json"
@@ -51,7 +51,7 @@ def read_timing(root: Path) -> dict[str, Any]:
 
 def runs_computed_since(folder: Path, started: float) -> int:
     """Run folders that trained a round since ``started``: a skipped finished run writes no metrics."""
-    return sum(1 for path in folder.rglob("metrics.jsonl") if path.stat().st_mtime >= started)
+    return sum(1 for path in folder.rglob(RunFolder.METRICS) if path.stat().st_mtime >= started)
 
 
 def run_sweeps(root: Path, overrides: Sequence[str], names: Sequence[str]) -> None:

@@ -44,7 +44,7 @@ def assert_same_results(run_dir: Path, reference: Path) -> None:
             assert np.array_equal(ours["pairs"], theirs["pairs"]) and np.array_equal(ours["labels"], theirs["labels"])
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "finished"
-    assert not checkpoint.path(RunFolder(run_dir)).exists()
+    assert not RunFolder(run_dir).checkpoint.exists()
     assert not list(run_dir.rglob("*.tmp")), "a temporary file of an interrupted write was left behind"
 
 
