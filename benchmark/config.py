@@ -7,7 +7,7 @@ free-form: their parameters are checked against the ``_target_``'s signature whe
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.utils import get_object
@@ -117,6 +117,38 @@ class Config:
     output_root: str = "outputs"
     cache_dir: str = "~/.cache/arm-bench"
     torch_threads: int | None = None
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """A lower bound on a loader parameter, declared in the loader's signature (``Count``, ``NonNegative``), so the
+    config checks know a dataset's counts without a list of particular loaders' parameter names."""
+
+    bound: float
+    inclusive: bool = True
+
+    def refuses(self, value: float) -> bool:
+        return value < self.bound if self.inclusive else value <= self.bound
+
+    @property
+    def wording(self) -> str:
+        return "must be zero or positive" if self.inclusive and self.bound == 0 else "must be positive"
+
+
+#: A size (prompts, responses, ranks): a positive integer.
+Count = Annotated[int, AtLeast(0, inclusive=False)]
+#: A scale that may be zero (noise): zero or positive.
+NonNegative = Annotated[float, AtLeast(0)]
+
+
+def declared_bounds(target: Any) -> dict[str, AtLeast]:
+    """``parameter -> bound`` for the parameters ``target`` annotates with :class:`AtLeast` (none for others)."""
+    try:
+        hints = inspect.get_annotations(target, eval_str=True)
+    except Exception:  # a callable whose annotations cannot be read declares nothing
+        return {}
+    return {name: meta for name, hint in hints.items() for meta in getattr(hint, "__metadata__", ())
+            if isinstance(meta, AtLeast)}
 
 
 def register_schemas() -> None:

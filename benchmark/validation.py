@@ -17,15 +17,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark.annotator import check_annotator
-from benchmark.config import LoggerConfig, training_config
+from benchmark.config import LoggerConfig, declared_bounds, training_config
 from benchmark.errors import UserError
 
 #: The largest seed: seeds feed numpy's SeedSequence and torch, both happy with any signed 64-bit value.
 MAX_SEED = 2**63 - 1
 DEVICE_CHOICES = "auto, cpu, cuda, cuda:N or mps"
-#: Keys of dataset configs that are counts or ranks, when a dataset has them (dataset options are free-form).
-DATASET_SIZES = ("train_prompts", "train_responses", "test_prompts", "test_responses", "prompt_rank",
-                 "response_rank")
 
 
 def leaves(node: Any, key: str = "") -> Iterator[tuple[str, Any]]:
@@ -56,11 +53,23 @@ def check_finite(cfg: DictConfig) -> None:
 
 
 def check_dataset_numbers(dataset: DictConfig) -> None:
-    """Dataset options are free-form (no schema), so their known counts must be checked to be numbers at all."""
-    for key in (*DATASET_SIZES, "noise"):
+    """Dataset options are free-form (no schema): the parameters the loader declares bounded (``Count``,
+    ``NonNegative`` in its signature) must be numbers within their bounds. A target that cannot be imported is
+    left to the loader's own check, which names it."""
+    from hydra.utils import get_object
+
+    try:
+        bounds = declared_bounds(get_object(str(dataset.get("_target_"))))
+    except Exception:
+        return
+    for key, bound in bounds.items():
         value = dataset.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise UserError(f"dataset.{key}={value} must be a number (see conf/dataset/ for its meaning)")
+        if bound.refuses(value):
+            raise UserError(f"dataset.{key}={value} {bound.wording}")
 
 
 def check_numbers(cfg: DictConfig) -> None:
@@ -73,8 +82,7 @@ def check_numbers(cfg: DictConfig) -> None:
                 "eval.bon_repeats": ev.bon_repeats, "eval.accuracy_pairs": ev.accuracy_pairs,
                 "eval.chunk_prompts": ev.chunk_prompts, **{f"eval.bon_n[{i}]": n for i, n in enumerate(ev.bon_n)},
                 **{key: value for key, value in (("eval.test_prompts", ev.test_prompts), ("model.dim", cfg.model.dim),
-                                                 ("torch_threads", cfg.torch_threads)) if value is not None},
-                **{f"dataset.{key}": cfg.dataset[key] for key in DATASET_SIZES if cfg.dataset.get(key) is not None}}
+                                                 ("torch_threads", cfg.torch_threads)) if value is not None}}
     for key, value in positive.items():
         if value <= 0:
             raise UserError(f"{key}={value} must be positive")
@@ -88,8 +96,6 @@ def check_numbers(cfg: DictConfig) -> None:
                         f"huge values); use at most {4 * cores}, or torch_threads=null to choose by work size")
     if cfg.seed > MAX_SEED:
         raise UserError(f"seed={cfg.seed} exceeds 2**63-1; use a seed in [0, {MAX_SEED}]")
-    if cfg.dataset.get("noise") is not None and cfg.dataset.noise < 0:
-        raise UserError(f"dataset.noise={cfg.dataset.noise} must be zero or positive")
     if not ev.bon_n:
         raise UserError("eval.bon_n=[] must list at least one N of Best-of-N, e.g. eval.bon_n=[5,10]")
     cap = cfg.candidates_per_round

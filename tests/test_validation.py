@@ -2,12 +2,14 @@
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 import benchmark.config  # noqa: F401  registers the structured schema that conf/config.yaml names
 from benchmark import validation
+from benchmark.config import Count, NonNegative, declared_bounds
 from benchmark.errors import UserError
 from benchmark.spec import RunSpec
-from benchmark.validation import MAX_SEED, check_device, check_numbers, leaves
+from benchmark.validation import MAX_SEED, check_dataset_numbers, check_device, check_numbers, leaves
 from tests.conftest import compose_config
 
 #: (overrides, a regex the error must match).
@@ -115,3 +117,21 @@ def test_devices_the_machine_lacks_are_refused(machine, name, gpus, match):
     machine(cuda=gpus, mps=False)
     with pytest.raises(UserError, match=match):
         validation.check_device(name)
+
+
+def load_counted(shots: Count = 3, spread: NonNegative = 0.0, anything: int = 0) -> None:
+    """A user's loader: it declares which of its parameters are counts; the checks read only its signature."""
+
+
+@pytest.mark.parametrize(("values", "match"), [({"shots": 0}, r"^dataset\.shots=0 must be positive$"),
+                                               ({"spread": -1.0}, r"^dataset\.spread=-1\.0 must be zero or positive$"),
+                                               ({"shots": "many"}, r"^dataset\.shots=many must be a number")])
+def test_a_loader_declares_its_own_counts(values, match):
+    dataset = OmegaConf.create({"_target_": f"{__name__}.load_counted", **values})
+    with pytest.raises(UserError, match=match):
+        check_dataset_numbers(dataset)
+
+
+def test_parameters_a_loader_does_not_bound_are_free():
+    check_dataset_numbers(OmegaConf.create({"_target_": f"{__name__}.load_counted", "anything": -5, "spread": 0.0}))
+    assert set(declared_bounds(load_counted)) == {"shots", "spread"}

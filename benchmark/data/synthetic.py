@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmark.cache import unusable
+from benchmark.config import Count, NonNegative
 from benchmark.data.arrays import PreferenceData
 from benchmark.data.files import commit_split, create_split, discard_split, open_split, split_paths
 from benchmark.data.validate import check_rewards
@@ -122,16 +123,16 @@ class SyntheticWorld:
 def load_synthetic(
     name: str = "synthetic",
     dim: int | None = 64,
-    train_prompts: int = 2000,
-    train_responses: int = 10,
-    test_prompts: int = 200,
-    test_responses: int = 50,
-    prompt_rank: int = 16,
-    response_rank: int = 16,
+    train_prompts: Count = 2000,
+    train_responses: Count = 10,
+    test_prompts: Count = 200,
+    test_responses: Count = 50,
+    prompt_rank: Count = 16,
+    response_rank: Count = 16,
     spectrum_decay: float = 0.5,
     interaction: float = 0.5,
     offset_scale: float = 1.0,
-    noise: float = 0.1,
+    noise: NonNegative = 0.1,
     dtype: str = "float32",
     seed: int = 0,
     cache_dir: str = "~/.cache/arm-bench",

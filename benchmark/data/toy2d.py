@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from benchmark.config import Count
 from benchmark.data.arrays import PreferenceData
 
 BOX = ((-2.0, 2.0), (-1.5, 2.5))
@@ -39,10 +40,10 @@ REWARDS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"bimodal": bimodal, "t
 def load_toy2d(
     name: str = "toy2d",
     reward: str = "bimodal",
-    train_prompts: int = 50,
-    train_responses: int = 10,
-    test_prompts: int = 50,
-    test_responses: int = 50,
+    train_prompts: Count = 50,
+    train_responses: Count = 10,
+    test_prompts: Count = 50,
+    test_responses: Count = 50,
     seed: int = 0,
 ) -> PreferenceData:
     """Points drawn uniformly in the box; each 'prompt' is just a group of K points."""
