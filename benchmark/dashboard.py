@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from benchmark.errors import UserError
-from benchmark.metrics import PRIMARY, Metric, summarised
+from benchmark.metrics import PRIMARY, Metric, best_of_n_key, summarised
 from benchmark.pairings import SHIPPED
 from benchmark.summary_metrics import summary_keys
 
@@ -55,7 +55,7 @@ def view_name(setup: str, sweep: str | None) -> str:
 def build_workspace(entity: str, project: str, setup: str, sweep: str | None = None, bon_n: int = DEFAULT_BON_N) -> Any:
     """The workspace view of one setup (a ``wandb_workspaces.workspaces.Workspace``; not saved)."""
     ws, wr = workspace_api()
-    bon_key = f"bon/{bon_n}"
+    bon_key = best_of_n_key(bon_n)
     curves = [
         wr.LinePlot(
             title=title(metric), x="n_labels", y=[metric.key], title_x="labelled pairs", title_y=title(metric),

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from benchmark.metrics import Draws, Predictions, evaluate
+from benchmark.metrics import Draws, Predictions, best_of_n_key, evaluate
 
 CHUNK_VALUES = 1 << 25
 
@@ -52,7 +52,7 @@ class Evaluator:
     @property
     def bon_key(self) -> str:
         """The best-of-N key of the run's headline numbers: the largest N."""
-        return f"bon/{self.largest_n}"
+        return best_of_n_key(self.largest_n)
 
     def predict(self, reward: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> np.ndarray:
         """Predicted rewards (P_test, K_test), reading the test embeddings one chunk of prompts at a time.

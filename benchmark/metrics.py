@@ -323,6 +323,11 @@ PRIMARY = "one_minus_spearman"
 BON = "bon/{n}"
 
 
+def best_of_n_key(n: int) -> str:
+    """The round-record key of best-of-``n``: ``bon/50``."""
+    return BON.format(n=n)
+
+
 def bon_size(bon_key: str) -> str:
     """N of a best-of-N key: ``bon/50`` -> ``50``."""
     return bon_key.split("/", 1)[1]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import UserError
-from benchmark.metrics import BON, PRIMARY, Metric, bon_size, metric
+from benchmark.metrics import BON, PRIMARY, Metric, best_of_n_key, bon_size, metric
 from plots.loading import final_rows
 
 SPEARMAN = PRIMARY
@@ -30,10 +30,6 @@ class Curves:
     seeds: tuple[int, ...]
 
 
-def bon_metric(n: int) -> str:
-    return f"bon/{n}"
-
-
 def common_bon_sizes(frame: pd.DataFrame) -> list[int]:
     """The best-of-N sizes N that every run recorded (a value in some round), ascending."""
     columns = [c for c in frame.columns if c.startswith("bon/")]
@@ -47,10 +43,10 @@ def choose_bon(frame: pd.DataFrame, requested: int | None) -> str:
     if not sizes:
         raise UserError("the runs share no best-of-N size; plot fewer folders at once")
     if requested is None:
-        return bon_metric(sizes[-1])
+        return best_of_n_key(sizes[-1])
     if requested not in sizes:
         raise UserError(f"--bon-n {requested}: every run must have bon/{requested}; available: {sizes}")
-    return bon_metric(requested)
+    return best_of_n_key(requested)
 
 
 def choose_metrics(names: Sequence[str], bon_key: str, frame: pd.DataFrame) -> list[Metric]:
