@@ -1,6 +1,7 @@
 """Shared fixtures: compose configs in-process with Hydra's compose API, on tiny sizes."""
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,3 +54,16 @@ def make_config() -> Callable[..., DictConfig]:
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     return tmp_path / "run"
+
+
+def doc_blocks(markdown: str) -> tuple[dict[str, str], list[str]]:
+    """The files (path -> text; a file block's first line is a comment naming its path) and the shell commands of
+    the code blocks in ``markdown``, so tests run documentation examples exactly as written."""
+    files, commands = {}, []
+    for language, body in re.findall(r"```(\w+)\n(.*?)```", markdown, flags=re.S):
+        if language == "bash":
+            commands += [line for line in body.splitlines() if line.strip()]
+        else:
+            first, rest = body.split("\n", 1)
+            files[first.lstrip("# ").strip()] = rest
+    return files, commands

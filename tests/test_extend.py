@@ -6,7 +6,6 @@ what is tested. The same folder also holds a user sweep file, dataset and model,
 """
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import yaml
 
 from benchmark.paths import CONF_DIR
 from benchmark.runner import run_experiment
-from tests.conftest import TINY, compose_config
+from tests.conftest import TINY, compose_config, doc_blocks
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 COMMAND = Path(sys.executable).with_name("arm-bench")
@@ -43,15 +42,7 @@ USER_MODEL = "dim: 12\n"
 
 def readme_blocks() -> tuple[dict[str, str], list[str]]:
     """The files (path -> text) and the commands of the README's "Add a selector" section."""
-    section = README.read_text().split("## Add a selector", 1)[1].split("\n## ", 1)[0]
-    files, commands = {}, []
-    for language, body in re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S):
-        if language == "bash":
-            commands += [line for line in body.splitlines() if line.strip()]
-        else:
-            first, rest = body.split("\n", 1)
-            files[first.lstrip("# ").strip()] = rest
-    return files, commands
+    return doc_blocks(README.read_text().split("## Add a selector", 1)[1].split("\n## ", 1)[0])
 
 
 def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

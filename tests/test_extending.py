@@ -22,22 +22,15 @@ from benchmark.pairings import CROSS_PROMPT, IN_PROMPT
 from benchmark.pools import build_pool
 from benchmark.selectors import SelectionContext
 from benchmark.selectors.reference import DOC, current_block, entries, render
-from tests.conftest import TINY
+from tests.conftest import TINY, doc_blocks
 
 COMMAND = Path(sys.executable).with_name("arm-bench")
 PROMPTS, K, H = 30, 4, 5
 
 
-def doc_blocks() -> tuple[dict[str, str], list[str]]:
-    """The files (path -> text, named by each block's first-line comment) and the commands of docs/extending.md."""
-    files, commands = {}, []
-    for language, body in re.findall(r"```(\w+)\n(.*?)```", DOC.read_text(), flags=re.S):
-        if language == "bash":
-            commands += [line for line in body.splitlines() if line.strip()]
-        else:
-            first, rest = body.split("\n", 1)
-            files[first.lstrip("# ").strip()] = rest
-    return files, commands
+def extending_blocks() -> tuple[dict[str, str], list[str]]:
+    """The files and the commands of docs/extending.md."""
+    return doc_blocks(DOC.read_text())
 
 
 def context(implicit: bool, seed: int = 0) -> SelectionContext:
@@ -88,7 +81,7 @@ def test_each_attribute_has_the_documented_shape_dtype_and_pools(name: str, hint
 
 def worked_selector() -> type:
     module = types.ModuleType("trace")
-    exec(doc_blocks()[0]["trace.py"], module.__dict__)
+    exec(extending_blocks()[0]["trace.py"], module.__dict__)
     return module.FisherTraceSelector
 
 
@@ -111,7 +104,7 @@ def cli(args: list[str], cwd: Path) -> None:
 
 
 def test_the_examples_run_as_written_from_an_empty_folder(tmp_path: Path):
-    files, commands = doc_blocks()
+    files, commands = extending_blocks()
     assert set(files) == {"trace.py", "conf/selector/fisher_trace.yaml", "my_data.py", "conf/dataset/my_npz.yaml"}
     for path, text in files.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
