@@ -183,6 +183,12 @@ def one_response_per_prompt(root: Path) -> None:
     np.save(reward(root, "train"), np.zeros((30, 1, 1), np.float32))
 
 
+def replaced_by(path: Path, make: Callable[[Path], object]) -> None:
+    """``path`` is replaced by what ``make`` puts there (a link, a folder)."""
+    path.unlink()
+    make(path)
+
+
 def several_arrays(path: Path) -> None:
     with open(path, "wb") as file:
         np.savez(file, first=np.zeros(3), second=np.zeros(3))
@@ -209,6 +215,13 @@ DATA_CASES: dict[str, tuple[Callable[[Path], object], list[str], str]] = {
               r"embd_custom_custom_t_train\.npy has K=1 response per prompt; comparisons need K >= 2"),
     "several arrays in one file": (lambda r: several_arrays(embd(r, "train")), [],
                                    r"embd_custom_custom_t_train\.npy holds several arrays"),
+    "a symlink loop for a file": (lambda r: replaced_by(embd(r, "train"), lambda p: p.symlink_to(p)), [],
+                                  r"embd_custom_custom_t_train\.npy is a symlink loop .*point it at the real file$"),
+    "a dangling symlink for a file": (
+        lambda r: replaced_by(reward(r, "test"), lambda p: p.symlink_to(r / "gone.npy")), [],
+        r"reward_custom_custom_t_test\.npy is a dangling symlink: its target .*gone\.npy does not exist"),
+    "a directory for a file": (lambda r: replaced_by(embd(r, "test"), Path.mkdir), [],
+                               r"embd_custom_custom_t_test\.npy is a directory where a data file should be"),
     "task not set": (lambda r: None, ["dataset.task=null"], r"dataset\.task is not set; pass dataset\.task="),
     "model.dim not the files' dim": (lambda r: None, ["model.dim=99"],
                                      r"model\.dim=99 but dataset 'embeddings' has embeddings of dim 8"),
@@ -228,6 +241,31 @@ def test_data_file_mistakes_name_the_file_and_the_fix(make_config, data_root, ru
         run_experiment(data_config(make_config, data_root, *overrides), run_dir)
     assert "\n" not in str(caught.value)
     assert not run_dir.exists()
+
+
+ROOT_CASES = {
+    "a symlink loop": (lambda link, data: link.symlink_to(link), r"data is a symlink loop"),
+    "a dangling symlink": (lambda link, data: link.symlink_to(data / "gone"),
+                           r"data is a dangling symlink: its target .*gone does not exist; point it at the real"),
+    "a file": (lambda link, data: link.write_text(""), r"data is a file where a folder should be"),
+    "a link to a file": (lambda link, data: link.symlink_to(embd(data, "train")), r"data is a file where a folder"),
+}
+
+
+@pytest.mark.parametrize(("make", "match"), ROOT_CASES.values(), ids=ROOT_CASES.keys())
+def test_a_data_folder_that_is_a_broken_link_or_a_file_is_named(make_config, data_root, tmp_path, make, match):
+    root = tmp_path / "elsewhere" / "data"
+    root.parent.mkdir()
+    make(root, data_root)
+    with pytest.raises(UserError, match=rf"^dataset\.root={re.escape(str(root))}: .*{match}") as caught:
+        run_experiment(data_config(make_config, root), tmp_path / "run")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_file_under_a_dangling_link_names_the_link(make_config, data_root, tmp_path):
+    (tmp_path / "link").symlink_to(tmp_path / "gone")
+    with pytest.raises(UserError, match=r"link is a dangling symlink"):
+        run_experiment(data_config(make_config, tmp_path / "link" / "data"), tmp_path / "run")
 
 
 # --- the real command line: exit code, one line on stderr, no traceback, no empty run folder ---

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.data.arrays import PreferenceData
+from benchmark.data.entries import entry_problem
 from benchmark.data.files import SPLITS, split_paths
 from benchmark.data.layout import c_ordered
 from benchmark.data.validate import check_rewards, check_same_dim, open_checked
@@ -39,7 +40,10 @@ def load_embeddings(
                 f"dataset.{key} is not set; pass dataset.{key}=<name part of embd_{{generator}}_{{embedder}}_"
                 "{task}_{split}.npy> or pick a preset (dataset=harmless model=gemma2b)"
             )
-    folder = Path(root).expanduser().resolve()
+    folder = Path(root).expanduser()
+    if not folder.is_dir() and (problem := entry_problem(folder, "folder")):
+        raise UserError(f"dataset.root={root}: {problem}")
+    folder = folder.resolve()
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     paths = {split: split_paths(folder, generator, embedder, task, split) for split in SPLITS}
     cache = Path(cache_dir).expanduser() if cache_dir else None

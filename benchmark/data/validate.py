@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.cache import remembered
+from benchmark.data.entries import entry_problem
 from benchmark.data.files import open_split
 from benchmark.errors import UserError
 
@@ -23,7 +24,7 @@ _EXPONENT_BITS = {2: 0x7C00, 4: 0x7F800000, 8: 0x7FF0000000000000}
 def open_array(path: Path, dtypes: tuple[str, ...], missing_hint: str) -> np.ndarray:
     """Memory-map one .npy file, or raise naming what is wrong with it."""
     if not path.is_file():
-        raise UserError(f"missing data file {path}; {missing_hint}")
+        raise UserError(entry_problem(path, "file") or f"missing data file {path}; {missing_hint}")
     try:
         array = open_split(path)
     except (ValueError, OSError, EOFError) as err:
