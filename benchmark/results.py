@@ -23,6 +23,7 @@ pandas is imported here only; ``import benchmark.experiment`` never loads this m
 """
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -82,13 +83,24 @@ def load_runs(
 
 
 def run_folders(roots: Iterable[Path | str]) -> list[Path]:
-    """Folders under ``roots`` holding a run (a summary or metrics), each once, in path order."""
+    """Folders under ``roots`` holding a run (a summary or metrics), each once (by its real path), in path order.
+
+    Symlinked folders are followed, so runs linked into one folder from several places are all read; each real
+    folder is entered once, so a link back up the tree cannot loop (a symlink loop or a dangling link is no folder).
+    """
     found: set[Path] = set()
     for root in map(Path, roots):
         if not root.exists():
             raise UserError(f"{root} does not exist; pass a sweep folder such as outputs/multirun/<sweep>")
-        for marker in (RunFolder.SUMMARY, RunFolder.METRICS):
-            found.update(path.parent.resolve() for path in root.rglob(marker))
+        entered: set[str] = set()
+        for folder, subfolders, files in os.walk(root, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in entered:
+                subfolders.clear()
+                continue
+            entered.add(real)
+            if {RunFolder.SUMMARY, RunFolder.METRICS} & set(files):
+                found.add(Path(real))
     return sorted(found)
 
 

@@ -175,3 +175,19 @@ def test_a_damaged_run_is_skipped_with_one_warning_naming_it_or_refused_when_str
     assert line.startswith(f"skipped the damaged run {damaged.resolve()}: ") and "metrics.jsonl" in line
     with pytest.raises(UserError, match=r"metrics\.jsonl"):
         load_runs(tmp_path, strict=True)
+
+
+def test_symlinked_run_folders_are_followed_each_run_once_without_looping(tmp_path):
+    """Runs linked into one folder from several places are all read; a link back up the tree, a link loop and a
+    dangling link do not stop or repeat anything."""
+    here = write_run(tmp_path / "collection", "random", 0, [0.5, 0.6])
+    linked = [write_run(tmp_path / place, "dopt", seed, [0.5, 0.7]) for seed, place in enumerate(("lab", "laptop"))]
+    for run in linked:
+        (tmp_path / "collection" / f"{run.parent.name}-{run.name}").symlink_to(run)
+    (tmp_path / "collection" / "sweep").symlink_to(linked[0].parent)  # the lab's folder: its run a second time
+    (tmp_path / "collection" / "up").symlink_to(tmp_path / "collection")
+    (tmp_path / "collection" / "loop").symlink_to(tmp_path / "collection" / "loop")
+    (tmp_path / "collection" / "gone").symlink_to(tmp_path / "nowhere")
+    frame = load_runs(tmp_path / "collection")
+    assert sorted(frame["run"].unique()) == sorted(str(run.resolve()) for run in (here, *linked))
+    assert len(frame) == 3 * 2
