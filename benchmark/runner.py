@@ -21,6 +21,7 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark import checkpoint, provenance, stale
+from benchmark.choices import warn_shadowed
 from benchmark.config import instantiate_checked
 from benchmark.data import PreferenceData
 from benchmark.errors import Interrupted, UserError
@@ -166,6 +167,7 @@ def run_experiment(
     A finished run is skipped unless ``overwrite``. ``in_sweep``: a folder locked by another job waits for it
     (then is treated as any rerun would be) instead of failing at once.
     """
+    warn_shadowed(cfg)
     spec = RunSpec.from_config(cfg)
     selector = build_selector(spec)
     data = instantiate_checked(spec.dataset, "dataset")

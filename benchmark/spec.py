@@ -20,6 +20,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from benchmark.choices import hydra_runtime
 from benchmark.config import (
     AnnotatorConfig,
     EvalConfig,
@@ -182,15 +183,10 @@ class Labels:
 
 def runtime_choices(cfg: DictConfig) -> dict[str, str]:
     """Hydra's group choices (``selector`` -> ``dopt``): a config's own hydra node, else the running app's."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if "hydra" in cfg:
-        choices = cfg.hydra.runtime.choices
-    elif HydraConfig.initialized():
-        choices = HydraConfig.get().runtime.choices
-    else:
+    runtime = hydra_runtime(cfg)
+    if runtime is None:
         return {}
-    return {str(k): str(v) for k, v in choices.items() if v is not None}
+    return {str(k): str(v) for k, v in runtime.choices.items() if v is not None}
 
 
 def _target_name(node: Any, fallback: str) -> str:

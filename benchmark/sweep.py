@@ -40,7 +40,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark import stale
-from benchmark.errors import Interrupted
+from benchmark.choices import check_sweep_values, sweep_overrides
+from benchmark.errors import Interrupted, UserError
 from benchmark.lock import HOLDER_NAME, LOCK_NAME, RunLock, RunLocked, process_start
 from benchmark.outputs import RunFolder, atomic_write_json
 from benchmark.spec import SWEEP_NAME_VARIABLE, is_run_only, override_key, short_hash
@@ -91,13 +92,10 @@ def current_sweep_name() -> str | None:
 def count_jobs(config: DictConfig) -> int | None:
     """Jobs of a basic-sweeper grid (its own splitting code); None for other sweepers."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     if not str(config.hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return None
-    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
-    overrides = OverridesParser.create().parse_overrides([*params, *config.hydra.overrides.task])
-    return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
+    return sum(len(batch) for batch in BasicSweeper.split_arguments(sweep_overrides(config), None))
 
 
 def _resolved(config: DictConfig, key: str) -> Path:
@@ -115,6 +113,11 @@ class SweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _require_launcher_plugin(config)
+        try:
+            check_sweep_values(config)
+        except UserError as err:
+            print(f"arm-bench: error: {err}", file=sys.stderr)
+            sys.exit(2)
         choice = config.hydra.runtime.choices.get("sweep")
         name = sweep_folder_name(choice, list(config.hydra.overrides.task))
         os.environ[SWEEP_NAME_VARIABLE] = name

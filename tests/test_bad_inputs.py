@@ -275,6 +275,9 @@ CLI_CASES = {
     "unknown option": (["selector=nope"], 1, r"^In 'config': Could not find 'selector/nope'$", False),
     "typo'd key": (["reward_model.widht=3"], 1, r"^Could not override 'reward_model\.widht'\.$", False),
     "divergence": (["reward_model.lr=1e30"], 2, r"^arm-bench: error: round 0: reward model training diverged", True),
+    "misspelt sweep value": (["hydra.mode=MULTIRUN", "selector=dopt,dopp"], 2,
+                             r"^arm-bench: error: selector=dopp \(in the sweep's selector=dopt,dopp\) is not a "
+                             r"selector option; did you mean dopt\? the options: badge, .*, xtx$", False),
 }
 
 
@@ -289,6 +292,7 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, overrides, code, first_line
     assert "Traceback" not in done.stderr
     if code == 2:
         assert len(lines) == 1, done.stderr
+    assert not (tmp_path / "multirun").exists()  # a sweep stopped before any job ran, or no sweep
     folders = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
     assert len(folders) == int(keeps_folder)
     if keeps_folder:
