@@ -142,6 +142,11 @@ class RunFolder:
         self.root = Path(root)
 
     @property
+    def read_only(self) -> bool:
+        """An existing folder this process cannot write into (its permissions, or a read-only mount)."""
+        return self.root.is_dir() and not os.access(self.root, os.W_OK)
+
+    @property
     def config(self) -> Path:
         return self.root / self.CONFIG
 

@@ -12,7 +12,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,8 @@ def run_experiment(
     check_against_data(spec, data)
     refuse_implicit_pool_unless_served(spec, data, selector)
     folder = RunFolder(run_dir)
+    if folder.read_only:
+        return finished_in_read_only_folder(spec, data, folder)
     if spec.options.overwrite or not holds_this_finished_run(folder, spec):  # a run to skip needs no memory
         check_memory(spec, data, resolve_device(spec.reward_model.device))
     lock = RunLock(folder.root)
@@ -190,9 +192,7 @@ def _run_locked(
 ) -> dict[str, Any]:
     options = spec.options
     watch = RunWatch(data.files, folder.root)
-    inputs = provenance.input_fingerprint(
-        list(data.files) or None, None if data.files else dict(spec.config["dataset"]), options.cache_dir, spec.config
-    )
+    inputs = run_inputs(spec, data)
     if not options.overwrite:
         previous = finished_summary(folder, spec, inputs)
         if previous is not None:
@@ -237,6 +237,23 @@ def _run_locked(
     return summary
 
 
+def run_inputs(spec: RunSpec, data: PreferenceData) -> dict[str, Any]:
+    """What the run's results depend on besides its config (``inputs.json``): data files or generator, code."""
+    generator = None if data.files else dict(spec.config["dataset"])
+    return provenance.input_fingerprint(list(data.files) or None, generator, spec.options.cache_dir, spec.config)
+
+
+def finished_in_read_only_folder(spec: RunSpec, data: PreferenceData, folder: RunFolder) -> dict[str, Any]:
+    """The summary of this run, finished, from a folder this process cannot write into; any other run there is
+    refused in one line, since it would write. No lock is taken: this process writes nothing there."""
+    previous = None if spec.options.overwrite else finished_summary(folder, spec, run_inputs(spec, data))
+    if previous is None:
+        need = "overwrite=true" if spec.options.overwrite else "a run that has not finished there"
+        raise UserError(f"{folder.root} is read-only, and {need} would write into it; make the folder writable, or "
+                        "set output_root to another folder")
+    return previous
+
+
 def finished_summary(folder: RunFolder, spec: RunSpec, inputs: dict[str, Any]) -> dict[str, Any] | None:
     """The summary of this very run when the folder holds it finished (then it is skipped), else None.
 
@@ -246,7 +263,8 @@ def finished_summary(folder: RunFolder, spec: RunSpec, inputs: dict[str, Any]) -
     refuse_other_config(folder, spec, previous)
     if previous is None or previous.get("status") != "finished":
         return None
-    folder.checkpoint.unlink(missing_ok=True)  # a kill between summary and clean-up left it
+    with suppress(OSError):  # a kill between summary and clean-up left it (a read-only folder keeps it)
+        folder.checkpoint.unlink(missing_ok=True)
     return stale.returned_finished(folder, previous, changed_inputs(folder, inputs))
 
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from benchmark import stale
 from benchmark.choices import check_sweep_values, sweep_overrides
@@ -106,6 +106,9 @@ def _resolved(config: DictConfig, key: str) -> Path:
 class SweepCallback(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = _resolved(config, "hydra.run.dir").resolve()
+        if RunFolder(folder).read_only:  # only a finished run can be returned from it (benchmark/runner.py)
+            _hydra_writes_nothing(config)
+            return
         if folder.exists():
             _refuse_if_locked(folder)
         _before_run[folder] = _listing(folder) if folder.exists() else None
@@ -346,6 +349,20 @@ def _refuse_if_locked(folder: Path) -> None:
         print(f"arm-bench: error: {err}", file=sys.stderr)
         sys.exit(2)
     lock.release()
+
+
+def _hydra_writes_nothing(config: DictConfig) -> None:
+    """No ``.hydra/`` and no log file (any file handler of ``hydra.job_logging``) for this run: its folder is
+    read-only, and Hydra would stop with a logging traceback before the run could say it is finished."""
+    with read_write(config.hydra), open_dict(config.hydra):
+        config.hydra.output_subdir = None
+        logging_config = config.hydra.job_logging
+        files = {name for name, handler in (logging_config.get("handlers") or {}).items() if "filename" in handler}
+        for name in files:
+            del logging_config.handlers[name]
+        for logger in [logging_config.get("root"), *(logging_config.get("loggers") or {}).values()]:
+            if logger and logger.get("handlers"):
+                logger.handlers = [handler for handler in logger.handlers if handler not in files]
 
 
 def _make_or_exit(folder: Path) -> None:
