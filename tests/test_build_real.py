@@ -129,6 +129,9 @@ def test_sharegpt_reader_keeps_complete_conversations(tmp_path: Path):
     (tmp_path / "empty.json").write_text("{}")
     with pytest.raises(UserError, match="holds no ShareGPT conversations"):
         read_sharegpt(tmp_path / "empty.json")
+    (tmp_path / "gone.json").symlink_to(tmp_path / "moved.json")
+    with pytest.raises(UserError, match=r"^prompts\.path=.*gone\.json: .*gone\.json is a dangling symlink: its target"):
+        read_sharegpt(tmp_path / "gone.json")
 
 
 def test_one_file_splits_test_first_and_disjoint():

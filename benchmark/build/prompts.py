@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from benchmark.build.hf import load_tokenizer
 from benchmark.build.workdir import WorkDir, check_params, save_jsonl, stage_params
+from benchmark.data.entries import entry_problem
 from benchmark.errors import UserError
 from benchmark.outputs import atomic_write_json
 
@@ -79,6 +80,8 @@ def read_sharegpt(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
+        if problem := entry_problem(path, "file"):
+            raise UserError(f"prompts.path={path}: {problem}") from err
         raise UserError(f"cannot read prompts.path={path} ({err}); point it at a ShareGPT JSON file") from err
     decoder, rows, index = json.JSONDecoder(), [], text.find("[") + 1
     while index > 0:

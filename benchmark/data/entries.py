@@ -26,7 +26,7 @@ def entry_problem(path: Path, kind: Literal["file", "folder"]) -> str | None:
                 return (f"{part} is a dangling symlink: its target {os.readlink(part)} does not exist; point it at "
                         f"the real {kind} or remove it")
     if kind == "file" and path.is_dir():
-        return f"{path} is a directory where a data file should be; put the .npy file itself under that name"
+        return f"{path} is a directory where a data file should be; point at the file itself"
     if kind == "folder" and path.exists() and not path.is_dir():
         return f"{path} is a file where a folder should be; point at the folder that holds the data files"
     return None
