@@ -85,6 +85,12 @@ class LoggerConfig:
     timeout: float = 30.0  # seconds that wandb.init, and then finish's upload, may each wait for the server
 
 
+#: The values of ``eval.split``: the dataset's own test prompts; test prompts moved out of the train prompts' range
+#: along a direction of the synthetic generator's prompt component; the test prompts of held-out prompt clusters,
+#: trained on the other clusters' prompts (benchmark/data/splits.py, docs/method.md §6.4).
+EVAL_SPLITS = ("iid", "prompt_shift", "held_out_clusters")
+
+
 @dataclass
 class EvalConfig:
     test_prompts: int | None = None
@@ -92,6 +98,10 @@ class EvalConfig:
     bon_repeats: int = 10
     accuracy_pairs: int = 32
     chunk_prompts: int = 256
+    split: str = EVAL_SPLITS[0]
+    shift: float = 3.0  # prompt_shift: how far out the test prompts lie, in standard deviations
+    clusters: int = 3  # held_out_clusters: k of the k-means on the prompts
+    held_out: int = 1  # held_out_clusters: clusters whose prompts are held out for testing
 
 
 @dataclass

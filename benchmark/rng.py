@@ -9,7 +9,7 @@ only the selector's draws: comparisons between selectors at one seed are paired.
 import numpy as np
 
 #: Stream ids are part of every result: never renumber them (3 was an unused label-noise stream).
-STREAMS = {"prompts": 1, "initial": 2, "model_init": 4, "selector": 5, "eval": 6, "pool": 7}
+STREAMS = {"prompts": 1, "initial": 2, "model_init": 4, "selector": 5, "eval": 6, "pool": 7, "split": 8}
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

@@ -24,6 +24,7 @@ from benchmark import checkpoint, provenance, stale
 from benchmark.choices import warn_shadowed
 from benchmark.config import instantiate_checked
 from benchmark.data import PreferenceData
+from benchmark.data.splits import load_split_data
 from benchmark.errors import Interrupted, UserError
 from benchmark.lock import LockLost, RunLock
 from benchmark.loggers import build_logger
@@ -170,7 +171,7 @@ def run_experiment(
     warn_shadowed(cfg)
     spec = RunSpec.from_config(cfg)
     selector = build_selector(spec)
-    data = instantiate_checked(spec.dataset, "dataset")
+    data = load_split_data(spec.dataset, spec.eval, spec.seed)
     check_against_data(spec, data)
     refuse_implicit_pool_unless_served(spec, data, selector)
     folder = RunFolder(run_dir)

@@ -44,7 +44,8 @@ RUN_ONLY_KEYS = frozenset(
 #: before it existed. A saved config that lacks one is read with that value, so a newer version does not make
 #: older run folders "different" (skip, resume and the plots' cells all read configs through :func:`completed`).
 #: A new key whose default keeps the old behaviour goes here when it is added.
-INTRODUCED_KEYS: dict[str, Any] = {"model.generator": None, "model.embedder": None}
+INTRODUCED_KEYS: dict[str, Any] = {"model.generator": None, "model.embedder": None, "eval.split": "iid",
+                                   "eval.shift": 3.0, "eval.clusters": 3, "eval.held_out": 1}
 #: Result-defining keys that tell runs of one comparison cell apart: the compared strategy and the replicate.
 COMPARED_KEYS = ("selector", "seed")
 

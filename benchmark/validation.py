@@ -17,7 +17,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark.annotator import check_annotator
-from benchmark.config import LoggerConfig, declared_bounds, training_config
+from benchmark.config import EVAL_SPLITS, LoggerConfig, declared_bounds, training_config
 from benchmark.errors import UserError
 
 #: The largest seed: seeds feed numpy's SeedSequence and torch, both happy with any signed 64-bit value.
@@ -80,7 +80,8 @@ def check_numbers(cfg: DictConfig) -> None:
     positive = {"batch.size": cfg.batch.size, "budget": cfg.budget, "initial_labels": cfg.initial_labels,
                 "prompts_per_round": cfg.prompts_per_round, "reward_model.lr": rm.lr,
                 "eval.bon_repeats": ev.bon_repeats, "eval.accuracy_pairs": ev.accuracy_pairs,
-                "eval.chunk_prompts": ev.chunk_prompts, **{f"eval.bon_n[{i}]": n for i, n in enumerate(ev.bon_n)},
+                "eval.chunk_prompts": ev.chunk_prompts, "eval.shift": ev.shift, "eval.held_out": ev.held_out,
+                **{f"eval.bon_n[{i}]": n for i, n in enumerate(ev.bon_n)},
                 **{key: value for key, value in (("eval.test_prompts", ev.test_prompts), ("model.dim", cfg.model.dim),
                                                  ("torch_threads", cfg.torch_threads)) if value is not None}}
     for key, value in positive.items():
@@ -108,6 +109,17 @@ def check_numbers(cfg: DictConfig) -> None:
             f"so pick e.g. budget={budget - budget % batch or batch}"
         )
     check_annotator(annotator.beta, annotator.scale)
+    check_split(ev)
+
+
+def check_split(ev: DictConfig) -> None:
+    """``eval.split`` is one of :data:`EVAL_SPLITS`, and held-out clusters leave at least one cluster to train on."""
+    if ev.split not in EVAL_SPLITS:
+        raise UserError(f"eval.split={ev.split} is not one of {', '.join(EVAL_SPLITS)}; pick one of them "
+                        "(docs/method.md §6.4)")
+    if ev.held_out >= ev.clusters:
+        raise UserError(f"eval.held_out={ev.held_out} must be below eval.clusters={ev.clusters}, so that some "
+                        "clusters remain to train on")
 
 
 #: W&B modes (``logger.mode``); ``disabled`` is ``logger=none``.

@@ -36,9 +36,9 @@ def test_generator_streams_chunks_and_refuses_to_generate_when_told(monkeypatch,
     sizes: list[int] = []
     sample = synthetic.SyntheticWorld.sample
 
-    def recording(self, rng, prompts, responses, noise):
+    def recording(self, rng, prompts, responses, noise, shift=None):
         sizes.append(prompts * responses * self.mean.shape[0])
-        return sample(self, rng, prompts, responses, noise)
+        return sample(self, rng, prompts, responses, noise, shift)
 
     monkeypatch.setattr(synthetic.SyntheticWorld, "sample", recording)
     kwargs = {"dim": 16, "prompt_rank": 4, "response_rank": 4, "cache_dir": str(tmp_path), "dtype": "float16"}

@@ -4,6 +4,8 @@ Each embedding is ``mean + prompt part + response part + noise``: the prompt par
 responses to a prompt, both parts live in random subspaces with a decaying (anisotropic) spectrum.
 The golden reward is a fixed nonlinear function of the embedding: a response-quality term plus a
 per-prompt offset that is itself a function of the prompt part, so cross-prompt labels are learnable.
+A test split whose prompts lie outside the train prompts' range (``eval.split=prompt_shift``) moves the latent
+prompt part along a fixed direction (:class:`PromptShift`) and keeps everything else of the test split.
 Arrays are generated in fixed chunks of prompts (deterministic for a seed, whatever the number of
 prompts) and streamed into memory-mapped files in the authors' layout, then cached. A chunk holds at
 most ``CHUNK_VALUES`` values, so generating the paper's 2,000 × 500 × 2,048 test set takes a few hundred
@@ -34,6 +36,7 @@ GENERATOR_VERSION = 2  # 2: chunks capped by CHUNK_VALUES (unchanged data where 
 CHUNK_PROMPTS = 1024
 CHUNK_VALUES = 1 << 24  # embedding values per generated chunk: 128 MB per float64 temporary
 HIDDEN_UNITS = 32
+SHIFT_STREAM = 3  # the seed stream of PromptShift's direction (0: the world, 1: train, 2: test)
 
 
 @dataclass(frozen=True)
@@ -103,14 +106,17 @@ class SyntheticWorld:
         offset = np.tanh(prompt @ self.offset_in + self.offset_bias) @ self.offset_out
         return (quality + self.offset_scale * offset).reshape(embeddings.shape[:-1])
 
-    def sample(self, rng: np.random.Generator, prompts: int, responses: int, noise: float) -> np.ndarray:
-        """Embeddings (prompts, responses, D) of fresh prompts and responses.
+    def sample(
+        self, rng: np.random.Generator, prompts: int, responses: int, noise: float, shift: "PromptShift | None" = None
+    ) -> np.ndarray:
+        """Embeddings (prompts, responses, D) of fresh prompts and responses, the prompts moved by ``shift`` if given.
 
         Summed in place, in the order (mean + prompt) + response + jitter, so only two full-size
         float64 arrays exist at once.
         """
         dim = self.mean.shape[0]
-        prompt = rng.standard_normal((prompts, self.prompt_map.shape[0])) @ self.prompt_map
+        latent = rng.standard_normal((prompts, self.prompt_map.shape[0]))
+        prompt = (latent if shift is None else shift.apply(latent)) @ self.prompt_map
         out = rng.standard_normal((prompts * responses, self.response_map.shape[0])) @ self.response_map
         out = out.reshape(prompts, responses, dim)
         out += self.mean + prompt[:, None, :]
@@ -118,6 +124,31 @@ class SyntheticWorld:
         jitter *= noise / np.sqrt(dim)
         out += jitter
         return out
+
+
+@dataclass(frozen=True)
+class PromptShift:
+    """Test prompts outside the train prompts' range: each latent prompt's coordinate along a fixed unit direction
+    u is moved from g to ``distance`` + |g|, the rest of it kept.
+
+    Train prompts' latent components are standard normal, so their coordinate along u is N(0, 1) and only a share
+    1 − Φ(distance) of them (0.13 % at 3) reaches as far as every shifted prompt. The direction is drawn from the
+    dataset's seed on a stream of its own, so the world, the train and the test split are the ones of an unshifted
+    dataset; the shifted split reuses the test split's draws, so its responses are the test responses' own.
+    """
+
+    direction: np.ndarray  # (dp,), unit length
+    distance: float
+
+    @classmethod
+    def create(cls, prompt_rank: int, distance: float, seed: int) -> "PromptShift":
+        rng = np.random.default_rng(np.random.SeedSequence([seed, SHIFT_STREAM]))
+        direction = rng.standard_normal(prompt_rank)
+        return cls(direction / np.linalg.norm(direction), distance)
+
+    def apply(self, latent: np.ndarray) -> np.ndarray:
+        along = latent @ self.direction
+        return latent + np.outer(self.distance + np.abs(along) - along, self.direction)
 
 
 def load_synthetic(
@@ -137,35 +168,35 @@ def load_synthetic(
     seed: int = 0,
     cache_dir: str = "~/.cache/arm-bench",
     generate: bool = True,
+    test_shift: float | None = None,
 ) -> PreferenceData:
-    """Open the cached dataset for these parameters, generating it first if needed (or failing if not ``generate``)."""
+    """Open the cached dataset for these parameters, generating it first if needed (or failing if not ``generate``).
+
+    ``test_shift``: the test split's prompts moved out of the train prompts' range by :class:`PromptShift` of that
+    distance (``eval.split=prompt_shift`` passes ``eval.shift``); it is a file of its own beside the others, whose
+    cache key it leaves unchanged.
+    """
     if dim is None:
         raise UserError(
             "the synthetic dataset needs model.dim (model=custom takes D from embedding files); "
             "use model=synthetic, model=synthetic2048 or set model.dim=<D>"
         )
-    params = {k: v for k, v in locals().items() if k not in ("name", "cache_dir", "generate")}
+    params = {k: v for k, v in locals().items() if k not in ("name", "cache_dir", "generate", "test_shift")}
     key = hashlib.sha1(json.dumps({**params, "version": GENERATOR_VERSION}, sort_keys=True).encode()).hexdigest()
     cache = Path(cache_dir).expanduser()
     root = cache / f"synthetic-{key[:16]}"
     world = SyntheticWorld.create(dim, prompt_rank, response_rank, spectrum_decay, interaction, offset_scale, seed)
-    shapes = {"train": (train_prompts, train_responses), "test": (test_prompts, test_responses)}
+    shift = None if test_shift is None else PromptShift.create(prompt_rank, test_shift, seed)
+    test_name = "test" if shift is None else f"test-shift{test_shift:g}"
+    splits = {"train": (train_prompts, train_responses, None, "train"),
+              "test": (test_prompts, test_responses, shift, test_name)}
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     files: list[Path] = []
-    for split_index, (split, (prompts, responses)) in enumerate(shapes.items(), start=1):
-        embd_path, reward_path = split_paths(root, "synthetic", "synthetic", "default", split)
-        fill = _Fill(world, prompts, responses, noise, dtype, seed, split_index)
-        if not (embd_path.exists() and reward_path.exists()):
-            if not generate:
-                raise UserError(f"{embd_path} is missing and generate=False; ++dataset.generate=true generates it")
-            try:
-                _write_split(fill, embd_path, reward_path)
-            except OSError as err:
-                unusable(cache, err)
-                arrays[split] = fill.in_memory(embd_path.name)
-                continue
-        arrays[split] = (open_split(embd_path), np.asarray(open_split(reward_path))[..., 0])
-        files += [embd_path, reward_path]
+    for split_index, (split, (prompts, responses, moved, file_name)) in enumerate(splits.items(), start=1):
+        paths = split_paths(root, "synthetic", "synthetic", "default", file_name)
+        fill = _Fill(world, prompts, responses, noise, dtype, seed, split_index, moved)
+        arrays[split], cached = _open_or_generate(fill, paths, cache, generate)
+        files += cached
     source = f"the synthetic dataset (seed={seed})"
     check_rewards(arrays["train"][1], arrays["test"][1], source, source,
                   "change dataset.seed or the generator's parameters")
@@ -183,6 +214,7 @@ class _Fill:
     dtype: str
     seed: int
     split_index: int
+    shift: PromptShift | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -195,7 +227,7 @@ class _Fill:
         for chunk, start in enumerate(tqdm(starts, desc=f"generating {label}", disable=len(starts) < 8)):
             count = min(step, self.prompts - start)
             rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.split_index, chunk]))
-            block = self.world.sample(rng, count, self.responses, self.noise).astype(self.dtype)
+            block = self.world.sample(rng, count, self.responses, self.noise, self.shift).astype(self.dtype)
             embeddings[start : start + count] = block
             rewards[start : start + count, :, 0] = self.world.reward(block)
 
@@ -210,6 +242,23 @@ class _Fill:
                  embeddings.nbytes / 2**20)
         self.into(embeddings, rewards, label)
         return embeddings, rewards[..., 0]
+
+
+def _open_or_generate(
+    fill: "_Fill", paths: tuple[Path, Path], cache: Path, generate: bool
+) -> tuple[tuple[np.ndarray, np.ndarray], list[Path]]:
+    """One split's embeddings and rewards (N, K), from the cache, generated into it first if missing, or generated
+    into memory where the cache cannot be written; and the cache files read (none from memory)."""
+    embd_path, reward_path = paths
+    if not (embd_path.exists() and reward_path.exists()):
+        if not generate:
+            raise UserError(f"{embd_path} is missing and generate=False; ++dataset.generate=true generates it")
+        try:
+            _write_split(fill, embd_path, reward_path)
+        except OSError as err:
+            unusable(cache, err)
+            return fill.in_memory(embd_path.name), []
+    return (open_split(embd_path), np.asarray(open_split(reward_path))[..., 0]), [embd_path, reward_path]
 
 
 def _write_split(fill: _Fill, embd_path: Path, reward_path: Path) -> None:

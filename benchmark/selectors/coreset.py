@@ -77,18 +77,26 @@ def kmeans_plus_plus(data: torch.Tensor, norms: torch.Tensor, clusters: int, rng
     return centres
 
 
-def kmeans(data: torch.Tensor, clusters: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """k-means++ centres moved by one Lloyd step, and each row's nearest moved centre.
+def kmeans(
+    data: torch.Tensor, clusters: int, rng: np.random.Generator, steps: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """k-means++ centres moved by up to ``steps`` Lloyd steps, and each row's nearest moved centre.
 
-    An empty cluster keeps its k-means++ centre.
+    The coreset rule takes one step (the reference's); the held-out prompt clusters of ``eval.split`` iterate until
+    no row changes cluster. An empty cluster keeps its centre.
     """
     norms = squared_norms(data)
     centres = kmeans_plus_plus(data, norms, clusters, rng)
     assignments = torch.argmin(squared_distances(data, norms, centres), 1)
-    sums = torch.zeros_like(centres).index_add_(0, assignments, data)
-    sizes = torch.bincount(assignments, minlength=clusters)
-    moved = torch.where(sizes[:, None] > 0, sums / sizes.clamp(min=1)[:, None].to(data.dtype), centres)
-    return moved, torch.argmin(squared_distances(data, norms, moved), 1)
+    for _ in range(steps):
+        sums = torch.zeros_like(centres).index_add_(0, assignments, data)
+        sizes = torch.bincount(assignments, minlength=clusters)
+        centres = torch.where(sizes[:, None] > 0, sums / sizes.clamp(min=1)[:, None].to(data.dtype), centres)
+        moved = torch.argmin(squared_distances(data, norms, centres), 1)
+        if torch.equal(moved, assignments):
+            break
+        assignments = moved
+    return centres, moved
 
 
 def lr_sensitivities(
