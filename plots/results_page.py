@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ from plots.figures import curves_figure
 from plots.intervals import LEVEL
 from plots.loading import final_rows, settings
 from plots.render import save_figure
+from plots.results_checks import HEAD, SPLIT, claim_head, claim_ood
+from plots.results_metrics import metrics_text
 from plots.results_sweeps import TIMING_FILE, read_timing, run_sweeps, sweep_folder
 from plots.results_verdicts import WORDING, Claim, Sweep, claim_batch, claim_cross, claim_dopt, count, toy_sentence
 from plots.style import PAPER_EIGHT
@@ -95,25 +97,34 @@ predict the real one."""
 
 @dataclass(frozen=True)
 class Dataset:
-    """One section of the page: a dataset's claims sweep and batch sweep, read by the same verdict rules."""
+    """One section of the page: a dataset's four sweeps, read by the same verdict rules."""
 
     name: str
     title: str
-    claims_sweep: str  # every selector, in- and cross-prompt: claims (a) and (b)
+    claims_sweep: str  # every selector, in- and cross-prompt: claims (a) and (b), and the metrics table
     batch_sweep: str  # batch sizes at equal labels: claim (c)
+    ood_sweep: str  # random and the paper's methods on the iid and an out-of-distribution split: claim (d)
+    head_sweep: str  # random and the paper's methods with each reward head: claim (e)
     note: str  # hand-written: how far this data stands in for the paper's
     option: str | None = None  # the dataset= option, whose card (benchmark/card.py) the section shows
 
+    @property
+    def sweeps(self) -> tuple[str, str, str, str]:
+        return self.claims_sweep, self.batch_sweep, self.ood_sweep, self.head_sweep
+
 
 #: The page's datasets, one section each, in this order.
-DATASETS = [Dataset("synthetic", "Synthetic data", "results_synthetic", "results_batch", SYNTHETIC_DATA, "synthetic"),
-            Dataset("real_text", "Real text", "results_real_text", "results_batch_real_text", REAL_TEXT_DATA,
-                    "real_text")]
+DATASETS = [Dataset("synthetic", "Synthetic data", "results_synthetic", "results_batch", "results_ood", "results_head",
+                    SYNTHETIC_DATA, "synthetic"),
+            Dataset("real_text", "Real text", "results_real_text", "results_batch_real_text", "results_ood_real_text",
+                    "results_head_real_text", REAL_TEXT_DATA, "real_text")]
+#: Result-defining keys the claims read per run, beside its labels (the two open checks vary them).
+RUN_KEYS = ("batch.size", SPLIT, "eval.shift", "eval.clusters", "eval.held_out", HEAD)
 
 
 def sweep_names(datasets: Sequence[Dataset]) -> list[str]:
-    """Every sweep the page reads: each dataset's two, then the toy."""
-    return [name for d in datasets for name in (d.claims_sweep, d.batch_sweep)] + [TOY]
+    """Every sweep the page reads: each dataset's four, then the toy."""
+    return [name for d in datasets for name in d.sweeps] + [TOY]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -207,19 +218,21 @@ def draw(root: Path, name: str, figures: Path) -> Sweep:
     images = [shrink_png(path, figures / name / path.name) for path in shown_paths if path.suffix == ".png"]
     frame, bon_key = drawn.frame, drawn.bon_key
     stats = run_statistics(frame, bon_key, target_spearman(frame, None)[0])
-    stats = stats.join(final_rows(frame)[["setup", "batch", "batch.size", "n_labels"]])
+    last = final_rows(frame)
+    stats = stats.join(last[["setup", "batch", "n_labels", *(key for key in RUN_KEYS if key in last)]])
     summary_path = folder / SUMMARY_FILE
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     return Sweep(name, frame, drawn.table, stats, bon_key, images, summary)
 
 
-def draw_deltas(claims: Sequence[Claim], root: Path, figures: Path, name: str) -> Path | None:
-    """The Δ figure of a dataset's claims (one panel per claim, per setting for (a)); None without panels."""
+def draw_deltas(claims: Sequence[Claim], root: Path, figures: Path, name: str, stem: str = "deltas") -> Path | None:
+    """The Δ figure ``stem`` of a dataset's claims (one panel per claim, per setting or condition); None without
+    panels."""
     panels = [panel for claim in claims for panel in claim.panels if panel.rows]
     if not panels:
         return None
-    (path, *_) = save_figure(delta_figure(panels), root / "plots" / name, "deltas")
-    return shrink_png(path, figures / name / "deltas.png")
+    (path, *_) = save_figure(delta_figure(panels), root / "plots" / name, stem)
+    return shrink_png(path, figures / name / f"{stem}.png")
 
 
 # ---- the page ------------------------------------------------------------------------------------------------------
@@ -310,12 +323,33 @@ def card_text(option: str | None) -> str:
             f"|{'---|' * len(keys)}\n| {' | '.join(f'{card[k]:.3g}' for k in keys)} |\n")
 
 
+def delta_image(claims: Sequence[Claim], dataset: Dataset, root: Path, figures: Path, page: Path, stem: str) -> str:
+    """The Markdown image of the claims' Δ figure ``stem``, drawn into the claims sweep's folders, or nothing."""
+    path = draw_deltas(claims, root, figures, dataset.claims_sweep, stem)
+    return f"![{dataset.name} {stem}]({relative(path, page.parent)})\n\n" if path else ""
+
+
+def checks_text(dataset: Dataset, sweeps: dict[str, Sweep], root: Path, figures: Path, page: Path) -> str:
+    """The section's claims on the paper's open checks, (d) and (e), with their own Δ figure."""
+    checks = [claim_ood(sweeps[dataset.ood_sweep]), claim_head(sweeps[dataset.head_sweep])]
+    return f"""### The paper's open checks
+
+{chr(10).join(claim.text + chr(10) for claim in checks)}
+**One Δ panel per condition** ((d) per split, (e) per head: `dopt` and `pastaware_dopt` against `random`): a
+filled dot is significant after Holm over its panel.
+
+{delta_image(checks, dataset, root, figures, page, "deltas_checks")}"""
+
+
+def sweep_blocks(names: Sequence[str], sweeps: dict[str, Sweep], render: Callable[[Sweep], str], title: str) -> str:
+    """Each sweep's ``render``ed block under its ``title`` (a format string of ``name``)."""
+    return "\n\n".join(f"{title.format(name=name)}\n\n{render(sweeps[name])}" for name in names)
+
+
 def dataset_section(dataset: Dataset, sweeps: dict[str, Sweep], root: Path, figures: Path, page: Path) -> str:
-    """One dataset's section: its claims with verdicts and their Δ figure, its note, figures and tables."""
-    claims_sweep, batch_sweep = sweeps[dataset.claims_sweep], sweeps[dataset.batch_sweep]
-    claims = [claim_dopt(claims_sweep), claim_cross(claims_sweep), claim_batch(batch_sweep)]
-    deltas = draw_deltas(claims, root, figures, dataset.claims_sweep)
-    delta_image = f"![{dataset.name} deltas]({relative(deltas, page.parent)})\n\n" if deltas else ""
+    """One dataset's section: its claims with verdicts and their Δ figures, the metrics, its note, figures, tables."""
+    claims_sweep = sweeps[dataset.claims_sweep]
+    claims = [claim_dopt(claims_sweep), claim_cross(claims_sweep), claim_batch(sweeps[dataset.batch_sweep])]
     return f"""## {dataset.title}
 
 ### Claims
@@ -324,7 +358,12 @@ def dataset_section(dataset: Dataset, sweeps: dict[str, Sweep], root: Path, figu
 **One Δ panel per claim** (claim (a) per setting: every selector against `dopt`; (b) cross − in prompt per
 selector; (c) smallest − largest batch per selector): a filled dot is significant after Holm over its panel.
 
-{delta_image}**Does this data stand in for LLM embeddings?** {dataset.note}
+{delta_image(claims, dataset, root, figures, page, "deltas")}{checks_text(dataset, sweeps, root, figures, page)}
+### Reward-model metrics beyond Spearman
+
+{metrics_text(claims_sweep)}
+
+**Does this data stand in for LLM embeddings?** {dataset.note}
 {card_text(dataset.option)}
 ### Figures
 
@@ -332,23 +371,11 @@ Lines are grouped so each figure stays readable: the paper's eight selectors plu
 baselines, and the dueling selectors, each with `random` and `dopt` as yardsticks; every selector keeps one colour
 throughout. The all-selector figures are in `{shown(root)}/plots/`.
 
-**{claims_sweep.name}**
-
-{images_text(claims_sweep, page)}
-
-**{batch_sweep.name}**
-
-{images_text(batch_sweep, page)}
+{sweep_blocks(dataset.sweeps, sweeps, lambda sweep: images_text(sweep, page), "**{name}**")}
 
 ### Summary tables
 
-#### {claims_sweep.name}
-
-{table_text(claims_sweep, 3)}
-
-#### {batch_sweep.name}
-
-{table_text(batch_sweep, 3)}
+{sweep_blocks(dataset.sweeps, sweeps, lambda sweep: table_text(sweep, 3), "#### {name}")}
 """
 
 

@@ -17,7 +17,7 @@ from plots.results_page import DATASETS, MAX_PNG_BYTES, TOY, Dataset, main
 from plots.results_sweeps import TIMING_FILE, run_sweeps, sweep_folder
 from tests.test_results import write_run
 
-SYNTHETIC, BATCH = DATASETS[0].claims_sweep, DATASETS[0].batch_sweep
+SYNTHETIC, BATCH, OOD, HEAD = DATASETS[0].sweeps
 
 SEEDS = 5
 #: Final Spearman gain over random per selector; cross-prompt costs every selector 0.05 (claim b fails).
@@ -25,6 +25,13 @@ GAIN = {"random": 0.0, "entropy": 0.02, "dopt": 0.10, "pastaware_dopt": 0.09}
 CROSS_COST = 0.05
 #: Batch noise with mean 0 per seed, so small − large batch is centred on 0 (claim c inconclusive).
 BATCH_NOISE = [0.02, -0.02, 0.01, -0.01, 0.0]
+#: Claim (d): the paper's methods gain on the iid split only, so the out-of-distribution verdict is not supported.
+OOD_GAIN = {"iid": GAIN, "prompt_shift": {"random": 0.0, "dopt": 0.0, "pastaware_dopt": 0.0}}
+#: Claim (e): both methods gain with the linear head; past-aware D-opt loses with the MLP head (contradicted).
+HEADS = {"benchmark.reward_model.LinearHead": GAIN,
+         "benchmark.reward_model.RewardMLP": {"random": 0.0, "dopt": 0.10, "pastaware_dopt": -0.05}}
+#: The reward-model metrics of the claims sweep's fake runs, final round, by selector (plus a seed term).
+EXTRA = {"bo4_accuracy": 0.4, "pair_nll": 0.7, "pair_ece": 0.1}
 
 
 def curve(gain: float, *stream: int) -> list[float]:
@@ -39,8 +46,30 @@ def with_fraction(folder: Path, fraction: float) -> None:
     (folder / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
+def with_extra_metrics(folder: Path, offset: float) -> None:
+    """Add :data:`EXTRA` (+ ``offset``, + 0.01 per round) to a fake run's metrics.jsonl."""
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    rows = [{**row, **{k: v + offset + 0.01 * row["round"] for k, v in EXTRA.items()}} for row in rows]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def fake_checks(root: Path) -> None:
+    """The open checks' sweeps: random and the paper's methods per split (d) and per head (e)."""
+    for index, (split, gains) in enumerate(OOD_GAIN.items()):
+        for selector, gain in gains.items():
+            for seed in range(SEEDS):
+                write_run(sweep_folder(root, OOD), selector, seed, curve(gain, index, seed, len(selector)),
+                          config={"eval.split": split}, name=f"eval.split={split},")
+    for index, (head, gains) in enumerate(HEADS.items()):
+        for selector, gain in gains.items():
+            for seed in range(SEEDS):
+                write_run(sweep_folder(root, HEAD), selector, seed, curve(gain, 7 + index, seed, len(selector)),
+                          config={"reward_model._target_": head}, name=f"reward_model={head.rsplit('.', 1)[1]},")
+
+
 def fake_root(root: Path) -> None:
-    """The three sweep folders, with a failed job in the synthetic sweep's summary and a timing file."""
+    """The five sweep folders, with a failed job in the synthetic sweep's summary and a timing file."""
+    fake_checks(root)
     synthetic, batch, toy = (sweep_folder(root, name) for name in (SYNTHETIC, BATCH, TOY))
     for index, (selector, gain) in enumerate(GAIN.items()):
         for seed in range(SEEDS):
@@ -49,6 +78,7 @@ def fake_root(root: Path) -> None:
                                    config={"setup.pairing": setup, "candidates_per_round": 200},
                                    labels={"setup": setup}, name=f"setup={setup},")
                 with_fraction(folder, 0.0 if setup == "in_prompt" else 1.0)
+                with_extra_metrics(folder, 0.01 * index + 0.002 * seed)
     for selector in ("random", "dopt"):
         for seed in range(SEEDS):
             for size, sign in ((10, 1), (20, -1)):
@@ -220,10 +250,54 @@ def test_one_unadjusted_significance_among_many_is_not_enough_after_holm():
 
 def test_the_page_holds_one_section_per_dataset(tmp_path, monkeypatch):
     fake_root(tmp_path / "root")
-    twin = Dataset("twin", "Twin data", SYNTHETIC, BATCH, "A hand-written note.")
+    twin = Dataset("twin", "Twin data", SYNTHETIC, BATCH, OOD, HEAD, "A hand-written note.")
     monkeypatch.setattr(results_page, "DATASETS", [DATASETS[0], twin])  # the fake root holds synthetic sweeps only
     main(["--skip-sweeps", "--root", str(tmp_path / "root"), "--page", str(tmp_path / "results.md"),
           "--figures", str(tmp_path / "results"), "--design-gap-pools", "2"])
     text = (tmp_path / "results.md").read_text()
     assert "## Synthetic data" in text and "## Twin data" in text and "A hand-written note." in text
-    assert text.count("Verdict: **contradicted**") == 2  # claim (b) in each section, by the same rule
+    assert text.count("Verdict: **contradicted**") == 4  # claims (b) and (e) in each section, by the same rules
+
+
+def test_claim_d_reads_the_shifted_split_and_shows_the_iid_one(page):
+    text, root, _ = page
+    folder = sweep_folder(root, OOD)
+
+    def aucs(split: str, selector: str) -> list[float]:
+        return [auc(folder / f"eval.split={split},seed={seed},selector={selector}") for seed in range(SEEDS)]
+
+    claim = paragraph(text, "**(d)")
+    for split in OOD_GAIN:
+        delta = interval(list(np.subtract(aucs(split, "dopt"), aucs(split, "random"))))
+        assert f"`dopt` {delta}" in claim
+    assert "`dopt` " + interval(list(np.subtract(aucs("iid", "dopt"), aucs("iid", "random")))) + " *" in claim
+    assert "Verdict: **not supported**" in claim and "read on the out-of-distribution split only" in claim
+    assert f"| prompt_shift | `random` | {interval(aucs('prompt_shift', 'random'))} | — |" in text
+    assert "(results/results_synthetic/deltas_checks.png)" in text
+
+
+def test_claim_e_is_contradicted_by_one_head(page):
+    text, root, _ = page
+    folder = sweep_folder(root, HEAD)
+    claim = paragraph(text, "**(e)")
+    mlp = [auc(folder / f"reward_model=RewardMLP,seed={seed},selector={s}") for s in ("pastaware_dopt", "random")
+           for seed in range(SEEDS)]
+    assert f"`pastaware_dopt` {interval(list(np.subtract(mlp[:SEEDS], mlp[SEEDS:])))} *" in claim
+    assert "With the linear head (supported)" in claim and "With the mlp head (contradicted)" in claim
+    assert "Verdict: **contradicted**" in claim and "the claim is supported only when it is with every head" in claim
+
+
+def test_metrics_table_holds_each_selectors_final_values(page):
+    text, root, _ = page
+    folder = sweep_folder(root, SYNTHETIC)
+    section = text.split("### Reward-model metrics beyond Spearman", 1)[1].split("\n### ", 1)[0]
+    for selector in GAIN:
+        cells = []
+        for key in EXTRA:
+            values = [json.loads((folder / f"setup=in_prompt,seed={seed},selector={selector}" / "metrics.jsonl")
+                                 .read_text().splitlines()[-1])[key] for seed in range(SEEDS)]
+            half = stats.t.ppf(0.975, SEEDS - 1) * stats.sem(values)
+            cells.append(f"{np.mean(values):.3f} ± {half:.3f}")
+        assert f"| `{selector}` | {' | '.join(cells)} |" in section
+    assert "best-of-4 accuracy (higher is better) | pair NLL under the annotator (lower is better)" in section
+    assert section.count("Rank correlation across the 4 selectors") == 2
