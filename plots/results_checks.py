@@ -116,10 +116,10 @@ def claim_ood(sweep: Sweep) -> Claim:
     comparisons = against_random(sweep, SPLIT, splits)
     verdicts = {split: condition_verdict(comparisons[split]) for split in shifted}
     verdict = overall(list(verdicts.values()))
-    said = " ".join(f"On the {names[split]} split, Δ AUC 1 − ρ vs random (* significant after Holm over the two): "
-                    f"{deltas(comparisons[split])}." for split in splits)
-    text += (f"Here {said} Verdict: **{verdict}** ({RULE}, read on the out-of-distribution split only; the {IID} runs "
-             f"of the same sweep, tested on the dataset's own test prompts, are shown for comparison; "
+    said = "; ".join(f"on the {names[split]} split, Δ AUC 1 − ρ vs random (* significant after Holm over the two) "
+                     f"is {deltas(comparisons[split])}" for split in splits)
+    text += (f"Here, {said}. Verdict: **{verdict}** ({RULE}; the verdict reads the out-of-distribution split only, the "
+             f"{IID} runs of the same sweep, tested on the dataset's own test prompts, are shown for comparison; "
              f"{count(sweep.seeds, 'seed')}, paired by seed).")
     return Claim(text + "\n\n" + table(sweep, SPLIT, "split", {s: s for s in splits}, comparisons), verdict,
                  panels("(d)", {s: s for s in splits}, comparisons))
@@ -147,9 +147,9 @@ def claim_head(sweep: Sweep) -> Claim:
     stats = sweep.stats[sweep.stats["selector"] == BASELINE]
     random = ", ".join(f"{np.mean(stats.loc[stats[HEAD] == head, AUC_SPEARMAN]):.3f} with the {names[head]} head"
                        for head in heads)
-    said = " ".join(f"With the {names[head]} head ({verdicts[head]}), Δ AUC 1 − ρ vs random (* significant after Holm "
-                    f"over the two): {deltas(comparisons[head])}." for head in heads)
-    text += (f"Here {said} Random's own AUC of 1 − ρ is {random}. Verdict: **{verdict}** ({RULE}; the claim is "
+    said = "; ".join(f"with the {names[head]} head ({verdicts[head]}), Δ AUC 1 − ρ vs random (* significant after "
+                     f"Holm over the two) is {deltas(comparisons[head])}" for head in heads)
+    text += (f"Here, {said}. Random's own AUC of 1 − ρ is {random}. Verdict: **{verdict}** ({RULE}; the claim is "
              f"{SUPPORTED} only when it is with every head, {CONTRADICTED} when it is with any; "
              f"{count(sweep.seeds, 'seed')}, paired by seed).")
     return Claim(text + "\n\n" + table(sweep, HEAD, "head", names, comparisons), verdict,

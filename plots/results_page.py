@@ -1,11 +1,13 @@
 """``make results`` (``python -m plots.results_page``): the suite's own results page, docs/results.md, in one command.
 
-Three modules share the work: ``plots.results_sweeps`` runs the sweeps through the real CLI (finished runs are
-skipped, so a rerun only redraws) and records their wall time; ``plots.results_verdicts`` computes every claim's
-numbers and verdict from the run folders; this module draws the figures and renders the page, so the page cannot
-drift from the runs it was built from. The page holds one section per dataset of :data:`DATASETS` — each with its
-claims sweep (every selector, both pair setups) and its batch sweep, read by the same verdict rules — then the 2D
-toy and the paper's open checks. Full-size figures, PDFs and CSVs go to ``<root>/plots/<sweep>``; only small PNGs
+Five modules share the work: ``plots.results_sweeps`` runs the sweeps through the real CLI (finished runs are
+skipped, so a rerun only redraws) and records their wall time; ``plots.results_verdicts`` computes the numbers and
+verdicts of the paper's claims from the run folders, ``plots.results_checks`` those of the open checks (out of
+distribution, head) and ``plots.results_metrics`` the table of the metrics beyond Spearman; this module draws the
+figures and renders the page, so the page cannot drift from the runs it was built from. The page holds one section
+per dataset of :data:`DATASETS` — each with its claims sweep (every selector, both pair setups), its batch sweep,
+its out-of-distribution sweep and its head sweep, read by the same verdict rules — then the 2D toy and the
+design-gap check. Full-size figures, PDFs and CSVs go to ``<root>/plots/<sweep>``; only small PNGs
 go to docs/results/, since those are committed.
 """
 

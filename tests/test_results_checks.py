@@ -52,7 +52,7 @@ def test_ood_claim_reads_the_shifted_split_with_holm_over_the_two_methods():
     for method, gain in (("dopt", 0.1), ("pastaware_dopt", 0.08)):
         assert expected[method][0] == pytest.approx(-gain) and f"`{method}` {-gain:.3f} [" in claim.text
     assert "Verdict: **supported**" in claim.text and claim.verdict == "supported"
-    assert "On the prompt_shift (test prompts at least 3 std out along a direction) split" in claim.text
+    assert "on the prompt_shift (test prompts at least 3 std out along a direction) split" in claim.text
     assert [panel.title for panel in claim.panels] == ["(d) iid", "(d) prompt_shift"]
 
 
@@ -80,10 +80,10 @@ def test_noise_larger_than_the_gain_is_not_significant():
 
 def test_head_claim_is_supported_only_with_every_head():
     both = claim_head(sweep(gains({MLP: (0.1, 0.1), LINEAR: (0.1, 0.09)}), HEAD))
-    assert both.verdict == "supported" and "With the mlp head (supported)" in both.text
-    assert "With the linear head (supported)" in both.text
+    assert both.verdict == "supported" and "with the mlp head (supported)" in both.text
+    assert "with the linear head (supported)" in both.text
     one = claim_head(sweep(gains({MLP: (0.0, 0.0), LINEAR: (0.1, 0.09)}), HEAD))
-    assert one.verdict == "not supported" and "With the mlp head (not supported)" in one.text
+    assert one.verdict == "not supported" and "with the mlp head (not supported)" in one.text
     against = claim_head(sweep(gains({MLP: (-0.1, 0.0), LINEAR: (0.1, 0.09)}), HEAD))
     assert against.verdict == "contradicted" and [p.title for p in against.panels] == ["(e) head mlp",
                                                                                      "(e) head linear"]

@@ -271,7 +271,7 @@ def test_claim_d_reads_the_shifted_split_and_shows_the_iid_one(page):
         delta = interval(list(np.subtract(aucs(split, "dopt"), aucs(split, "random"))))
         assert f"`dopt` {delta}" in claim
     assert "`dopt` " + interval(list(np.subtract(aucs("iid", "dopt"), aucs("iid", "random")))) + " *" in claim
-    assert "Verdict: **not supported**" in claim and "read on the out-of-distribution split only" in claim
+    assert "Verdict: **not supported**" in claim and "the verdict reads the out-of-distribution split only" in claim
     assert f"| prompt_shift | `random` | {interval(aucs('prompt_shift', 'random'))} | — |" in text
     assert "(results/results_synthetic/deltas_checks.png)" in text
 
@@ -283,7 +283,7 @@ def test_claim_e_is_contradicted_by_one_head(page):
     mlp = [auc(folder / f"reward_model=RewardMLP,seed={seed},selector={s}") for s in ("pastaware_dopt", "random")
            for seed in range(SEEDS)]
     assert f"`pastaware_dopt` {interval(list(np.subtract(mlp[:SEEDS], mlp[SEEDS:])))} *" in claim
-    assert "With the linear head (supported)" in claim and "With the mlp head (contradicted)" in claim
+    assert "with the linear head (supported)" in claim and "with the mlp head (contradicted)" in claim
     assert "Verdict: **contradicted**" in claim and "the claim is supported only when it is with every head" in claim
 
 
