@@ -2,8 +2,8 @@
 
 Each is the final round's value of a run (benchmark/metrics.py defines them), averaged over seeds with its
 Student-t interval, per selector and setting of a dataset's claims sweep, with how closely the selectors' order by it
-follows their order by final Spearman (the rank correlation across selectors of the means). A metric a run did not
-record (runs older than the metric) is left out.
+follows their order by final Spearman (the rank correlation across selectors of the means). A selector some of whose
+runs ran before the metrics existed is named and left out, never averaged over part of its seeds.
 """
 
 from collections.abc import Sequence
@@ -15,11 +15,13 @@ from scipy import stats
 from benchmark.metrics import Metric, metric
 from plots.intervals import t_interval
 from plots.loading import final_rows, settings
-from plots.results_verdicts import Sweep
+from plots.results_verdicts import Sweep, count, listed
 from plots.tables import markdown_table
 
 #: The metrics the page summarises, by registry key.
 KEYS = ("bo4_accuracy", "pair_nll", "pair_ece")
+#: Fewest selectors whose rank correlation is worth stating (with 3 it can only be ±1 or ±0.5).
+MIN_SELECTORS = 5
 
 
 def cell(values: np.ndarray) -> str:
@@ -41,7 +43,7 @@ def heading(key: str) -> str:
 def agreement(finals: pd.DataFrame, keys: Sequence[str]) -> str:
     """How the selectors' mean of each metric orders them against their mean final Spearman (Spearman's r)."""
     means = finals.groupby("selector")[["spearman", *keys]].mean()
-    if len(means) < 3:
+    if len(means) < MIN_SELECTORS:
         return ""
     parts = []
     for key in keys:
@@ -53,17 +55,23 @@ def agreement(finals: pd.DataFrame, keys: Sequence[str]) -> str:
 
 
 def metrics_text(sweep: Sweep) -> str:
-    """One table per setting of the sweep: each selector's final value of every metric of :data:`KEYS`."""
+    """One table per setting of the sweep: each selector's final value of every metric of :data:`KEYS`, over the
+    selectors whose runs all recorded them (the others are named)."""
     finals = final_rows(sweep.frame)
-    keys = [key for key in KEYS if key in finals and finals[key].notna().all()]
-    if not keys:
-        return f"The runs of {sweep.name} did not record {', '.join(KEYS)}."
+    keys = [key for key in KEYS if key in finals]
+    recorded = finals[keys].notna().all(axis=1) if keys else pd.Series(False, index=finals.index)
+    complete = recorded.groupby([finals["setting"], finals["selector"]], observed=True).transform("all")
+    missing = sorted(set(finals.loc[~complete, "selector"]))
+    if not keys or not complete.any():
+        return f"The runs of {sweep.name} did not record {', '.join(KEYS)}: they ran before these metrics existed."
+    older = (f" Not shown in a setting where some of its runs ran before these metrics existed: {listed(missing)} "
+             f"({count(int((~recorded).sum()), 'run')} without them; `overwrite=true` redoes them)." if missing else "")
     blocks = [f"Final values in {sweep.name} (mean ± half-width of the 95 % t interval over seeds; best-of-4 accuracy: "
               "the share of test prompts whose golden best of 4 drawn responses is also predicted best; pair NLL and "
               "pair ECE: the model's pair probabilities against the annotator's true Bradley-Terry probabilities on "
-              "random test pairs, [outputs.md](outputs.md)). Selectors in the order of the summary table."]
+              "random test pairs, [outputs.md](outputs.md)). Selectors in the order of the summary table." + older]
     for setting in settings(sweep.frame):
-        rows = finals[finals["setting"] == setting]
+        rows = finals[(finals["setting"] == setting) & complete]
         order = sweep.table[sweep.table["setting"] == setting]["selector"]
         lines = [[f"`{selector}`", *(cell(rows.loc[rows["selector"] == selector, key].to_numpy()) for key in keys)]
                  for selector in order if (rows["selector"] == selector).any()]

@@ -334,13 +334,19 @@ def delta_image(claims: Sequence[Claim], dataset: Dataset, root: Path, figures: 
 def checks_text(dataset: Dataset, sweeps: dict[str, Sweep], root: Path, figures: Path, page: Path) -> str:
     """The section's claims on the paper's open checks, (d) and (e), with their own Δ figure."""
     checks = [claim_ood(sweeps[dataset.ood_sweep]), claim_head(sweeps[dataset.head_sweep])]
-    return f"""### The paper's open checks
+    return f"""### Open checks: out-of-distribution test prompts, the head
 
 {chr(10).join(claim.text + chr(10) for claim in checks)}
 **One Δ panel per condition** ((d) per split, (e) per head: `dopt` and `pastaware_dopt` against `random`): a
 filled dot is significant after Holm over its panel.
 
 {delta_image(checks, dataset, root, figures, page, "deltas_checks")}"""
+
+
+def metrics_section(dataset: Dataset, sweeps: dict[str, Sweep]) -> str:
+    """The metrics beyond Spearman in the claims sweep (every selector) and in the two open-check sweeps."""
+    return "\n\n".join(metrics_text(sweeps[name]) for name in (dataset.claims_sweep, dataset.ood_sweep,
+                                                                 dataset.head_sweep))
 
 
 def sweep_blocks(names: Sequence[str], sweeps: dict[str, Sweep], render: Callable[[Sweep], str], title: str) -> str:
@@ -363,7 +369,7 @@ selector; (c) smallest − largest batch per selector): a filled dot is signific
 {delta_image(claims, dataset, root, figures, page, "deltas")}{checks_text(dataset, sweeps, root, figures, page)}
 ### Reward-model metrics beyond Spearman
 
-{metrics_text(claims_sweep)}
+{metrics_section(dataset, sweeps)}
 
 **Does this data stand in for LLM embeddings?** {dataset.note}
 {card_text(dataset.option)}
