@@ -230,7 +230,7 @@ class Predictions:
 
 def spearman_metrics(test: Predictions) -> dict[str, float]:
     rho, skipped = spearman_per_prompt(test.predicted, test.golden)
-    return {"spearman": rho, "one_minus_spearman": 1.0 - rho, "spearman_skipped_prompts": skipped}
+    return {SPEARMAN: rho, PRIMARY: 1.0 - rho, "spearman_skipped_prompts": skipped}
 
 
 def kendall_metrics(test: Predictions) -> dict[str, float]:
@@ -297,9 +297,13 @@ class Metric:
         return replace(self, key=self.key.format(n=n), label=self.label.format(n=n), short=self.short.format(n=n))
 
 
+#: The round record's mean Spearman ρ over test prompts: the label target and the round log read it.
+SPEARMAN = "spearman"
+#: The headline metric: summary tables rank by its area under the curve, the dashboard sorts by it.
+PRIMARY = "one_minus_spearman"
 METRICS: tuple[Metric, ...] = (
-    Metric("spearman", "Spearman ρ", lower_is_better=False, round_table=True, compute=spearman_metrics),
-    Metric("one_minus_spearman", "1 − Spearman", lower_is_better=True, summarised=True, short="1−ρ"),
+    Metric(SPEARMAN, "Spearman ρ", lower_is_better=False, round_table=True, compute=spearman_metrics),
+    Metric(PRIMARY, "1 − Spearman", lower_is_better=True, summarised=True, short="1−ρ"),
     Metric("spearman_skipped_prompts", "test prompts with constant golden rewards"),
     Metric("kendall_tau", "Kendall τ-b", lower_is_better=False, compute=kendall_metrics),
     Metric("test_accuracy", "test pairwise accuracy", lower_is_better=False, compute=accuracy_metrics),
@@ -317,8 +321,6 @@ METRICS: tuple[Metric, ...] = (
     Metric("batch_mean_feature_distance", "batch mean distance of φ_a − φ_b"),
     Metric("batch_cross_prompt_fraction", "batch share of cross-prompt pairs"),
 )
-#: The headline metric: summary tables rank by its area under the curve, the dashboard sorts by it.
-PRIMARY = "one_minus_spearman"
 #: The best-of-N family whose size N a run's headline (``bon_key``) picks.
 BON = "bon/{n}"
 

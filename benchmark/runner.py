@@ -30,6 +30,7 @@ from benchmark.lock import LockLost, RunLock
 from benchmark.loggers import build_logger
 from benchmark.loop import ActiveLearning, check_against_data
 from benchmark.memory import check_memory
+from benchmark.metrics import SPEARMAN
 from benchmark.outputs import RunFolder, atomic_write_json, atomic_write_text, format_round_table, read_text
 from benchmark.paths import CONF_DIR
 from benchmark.pools import is_implicit
@@ -311,7 +312,7 @@ def run_rounds(loop: ActiveLearning, folder: RunFolder, logger: Any, records: li
         timings.append(timing)
         log.info(
             "round %d/%d  n_labels=%d  spearman=%.4f  %s=%.4f  select %.2fs  train %.2fs",
-            round_index, spec.rounds, record["n_labels"], record["spearman"], bon_key, record[bon_key],
+            round_index, spec.rounds, record["n_labels"], record[SPEARMAN], bon_key, record[bon_key],
             timing["selection_seconds"], timing["train_seconds"],
         )
 

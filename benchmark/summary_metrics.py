@@ -16,7 +16,7 @@ remains the tool for per-setting targets (by default random's mean final Spearma
 import math
 from typing import Any
 
-from benchmark.metrics import summarised
+from benchmark.metrics import SPEARMAN, summarised
 from benchmark.outputs import area_under_curve
 
 DEFAULT_TARGET_SPEARMAN = 0.7
@@ -51,7 +51,7 @@ def summary_metrics(
         values = [math.nan if r.get(metric) is None else float(r[metric]) for r in records]
         out[f"final/{metric}"] = _defined(values[-1])
         out[f"auc/{metric}"] = _defined(area_under_curve(n_labels, values))
-    reached = [r["n_labels"] for r in records if r.get("spearman") is not None and r["spearman"] >= target]
+    reached = [r["n_labels"] for r in records if r.get(SPEARMAN) is not None and r[SPEARMAN] >= target]
     out["labels_to_target/spearman"] = float(reached[0]) if reached else None
     out["target/spearman"] = target
     return {key: out[key] for key in keys}

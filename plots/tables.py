@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from benchmark.metrics import PRIMARY, Metric, summarised
+from benchmark.metrics import PRIMARY, SPEARMAN, Metric, summarised
 from benchmark.summary_metrics import summary_metrics
 from plots.curves import BASELINE, baseline_line
 from plots.intervals import LEVEL, t_multiplier
@@ -56,7 +56,7 @@ def run_statistics(frame: pd.DataFrame, bon_key: str, targets: pd.Series) -> pd.
     headline = summarised(bon_key)
     names = {stat_column(kind, m): f"{kind}/{m.key}" for kind in KINDS for m in headline}
     names[TO_TARGET] = "labels_to_target/spearman"
-    columns = ["n_labels", "spearman", *(m.key for m in headline if m.key != "spearman")]
+    columns = ["n_labels", SPEARMAN, *(m.key for m in headline if m.key != SPEARMAN)]
     per_run = {
         run: summary_metrics(rows.reindex(columns=columns).to_dict("records"), bon_key,
                              float(targets[str(stats.at[run, "setting"])]))
@@ -80,7 +80,7 @@ def target_spearman(frame: pd.DataFrame, requested: float | None) -> tuple[pd.Se
     for setting in names:
         rows = frame[frame["setting"] == setting]
         baseline = baseline_line(rows)
-        finals = last.loc[(last["setting"] == setting) & (last["line"] == baseline), "spearman"]
+        finals = last.loc[(last["setting"] == setting) & (last["line"] == baseline), SPEARMAN]
         targets[setting] = float(finals.mean()) if baseline else math.nan
         sources[setting] = "random's final mean" if baseline else "no random runs"
     return pd.Series(targets, dtype=float), pd.Series(sources)
