@@ -93,10 +93,20 @@ def expected_information(candidates: torch.Tensor, targets: torch.Tensor) -> tor
         block = candidates[:, start : start + CHUNK]
         mean = block.mean(0)[:, None]
         both = block.T @ targets / samples
-        # Σ_cells x log x (= −H of the joint), with xlogy: on CPU it is faster than entr and exactly its negation.
-        joint = torch.xlogy(both, both)
-        joint += torch.xlogy(cell := (mean - both).clamp_(min=0), cell, out=cell)
-        joint += torch.xlogy(cell := (target_mean - both).clamp_(min=0), cell, out=cell)
-        joint += torch.xlogy(cell := (1 - mean - target_mean + both).clamp_(min=0), cell, out=cell)
+        joint = xlogx((mean - both).clamp_(min=0))  # Σ_cells x log x = −H of the joint
+        joint += xlogx((target_mean - both).clamp_(min=0))
+        joint += xlogx((1 - mean - target_mean + both).clamp_(min=0))
+        joint += xlogx(both)
         out[start : start + CHUNK] = binary_entropy(mean[:, 0]) + joint.mean(1)
     return out + binary_entropy(target_mean).mean()
+
+
+def xlogx(cells: torch.Tensor) -> torch.Tensor:
+    """x log x of cells x ≥ 0, 0 at x = 0, in place: ``cells`` is overwritten and returned.
+
+    Taken with torch's log, which is vectorised on CPU, where ``xlogy`` and ``entr`` call the scalar C log per
+    element (about 7× slower on these blocks, the bulk of EPIG's time). The two logs differ in the last bit for a
+    few elements in a thousand, so scores agree with the ``entr`` formulation to 1e-15, not bit for bit. A
+    zero cell takes log of the smallest normal float instead of log 0 = −∞, so 0 · log stays 0.
+    """
+    return cells.mul_(cells.clamp(min=torch.finfo(cells.dtype).tiny).log_())
