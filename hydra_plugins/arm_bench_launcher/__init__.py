@@ -66,12 +66,13 @@ class JoblibLauncher(PluginJoblibLauncher):
         for index, overrides in enumerate(job_overrides):
             _core.log.info("\t#%d : %s", initial_job_idx + index, " ".join(filter_overrides(overrides)))
         state = Singleton.get_state()
-        with Parallel(**options) as parallel:
-            configs = parallel(delayed(compose)(list(overrides), self.hydra_context, self.config, state)
-                               for overrides in job_overrides)
-            return parallel(delayed(execute)(initial_job_idx + index, config, self.hydra_context,
-                                             self.task_function, state)
-                            for index, config in enumerate(configs))
+        # Two calls, so the jobs start from joblib's own batching, not one tuned on compositions; loky keeps the
+        # same worker processes for both.
+        configs = Parallel(**options)(delayed(compose)(list(overrides), self.hydra_context, self.config, state)
+                                      for overrides in job_overrides)
+        return Parallel(**options)(delayed(execute)(initial_job_idx + index, config, self.hydra_context,
+                                                    self.task_function, state)
+                                   for index, config in enumerate(configs))
 
 
 def compose(overrides: list[str], hydra_context: HydraContext, config: DictConfig, state: dict[Any, Any]) -> DictConfig:
