@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import time
-import warnings
 from errno import EDQUOT, ENOSPC
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from benchmark.outputs import RunFolder
 from benchmark.paths import CONF_DIR
 from benchmark.runner import Interrupted, run_experiment, sigterm_as_interrupt
 from benchmark.spec import is_run_only, override_key, run_only_values
+from hydra_plugins.arm_bench_launcher import quiet_schema_matching
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,7 @@ def main() -> None:
     # selector module next to their conf/ folder is found by its `_target_`.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
-    # conf/hydra/launcher/ray.yaml is complete on its own; Hydra also checks it against the plugin's schema of the
-    # same name and warns, once per composition, that it will stop doing so.
-    warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema")
+    quiet_schema_matching()
     _app()
 
 

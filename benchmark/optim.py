@@ -2,7 +2,10 @@
 (about 1 s, more than a quick run's whole training), and the reward head needs only plain Adam.
 
 The update is torch's single-tensor Adam (the path ``torch.optim.Adam`` takes on CPU) with the same defaults,
-L2-style ``weight_decay`` (added to the gradient) included, op for op, so results match it exactly there.
+L2-style ``weight_decay`` (added to the gradient) included, op for op, so results match it exactly there. Each op
+is issued once for all parameters that share a step count (``torch._foreach_*``): on CPU those run the same
+per-tensor kernels in a C++ loop, so the floats are the same while a small head's step pays a seventh of the
+dispatches (7 per step instead of 7 per parameter tensor).
 """
 
 from collections.abc import Iterable
@@ -33,14 +36,27 @@ class Adam:
 
     @torch.no_grad()
     def step(self) -> None:
+        by_step: dict[int, list[int]] = {}  # parameters stepped together: those with a gradient and equal counts
+        for index, param in enumerate(self.params):
+            if param.grad is not None:
+                self.steps[index] += 1
+                by_step.setdefault(self.steps[index], []).append(index)
+        for step, indices in by_step.items():
+            self._update(step, indices)
+
+    def _update(self, step: int, indices: list[int]) -> None:
         beta1, beta2 = self.betas
-        for index, (param, first, second) in enumerate(zip(self.params, self.first, self.second, strict=True)):
-            if param.grad is None:
-                continue
-            self.steps[index] += 1
-            step_size = self.lr / (1 - beta1 ** float(self.steps[index]))
-            correction2_sqrt = (1 - beta2 ** float(self.steps[index])) ** 0.5
-            grad = param.grad if self.weight_decay == 0 else param.grad.add(param, alpha=self.weight_decay)
-            first.lerp_(grad, 1 - beta1)
-            second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            param.addcdiv_(first, (second.sqrt() / correction2_sqrt).add_(self.eps), value=-step_size)
+        params = [self.params[i] for i in indices]
+        first, second = [self.first[i] for i in indices], [self.second[i] for i in indices]
+        grads = [param.grad for param in params]
+        if self.weight_decay != 0:
+            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        step_size = self.lr / (1 - beta1 ** float(step))
+        correction2_sqrt = (1 - beta2 ** float(step)) ** 0.5
+        torch._foreach_lerp_(first, grads, 1 - beta1)
+        torch._foreach_mul_(second, beta2)
+        torch._foreach_addcmul_(second, grads, grads, value=1 - beta2)
+        denominators = torch._foreach_sqrt(second)
+        torch._foreach_div_(denominators, correction2_sqrt)
+        torch._foreach_add_(denominators, self.eps)
+        torch._foreach_addcdiv_(params, first, denominators, value=-step_size)

@@ -11,6 +11,7 @@ memory estimate and the thread rule read. The ``reward_model`` config group pick
 The group's other keys, :class:`benchmark.config.RewardModelConfig`, say how any head is trained.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,9 +162,9 @@ def train_bradley_terry(
     for step in tqdm(range(steps), desc="training", leave=False, disable=None, mininterval=1.0):
         rewards = model(embeddings)
         loss = nn.functional.binary_cross_entropy_with_logits(rewards[first] - rewards[second], targets)
-        if not torch.isfinite(loss):
+        if not math.isfinite(value := loss.item()):  # one op, where torch.isfinite and bool() take four
             raise TrainingDiverged(
-                f"reward model training diverged (loss={loss.item()}) at step {step}; "
+                f"reward model training diverged (loss={value}) at step {step}; "
                 "lower reward_model.lr or check the embeddings for huge values"
             )
         optimiser.zero_grad()
