@@ -123,14 +123,15 @@ def recent_failure(marker: Path) -> float | None:
     return failed_at if time.time() - failed_at < OFFLINE_AFTER_FAILURE_MINUTES * 60 else None
 
 
-#: What W&B would gather per run that the run already records, or that a run of seconds does not need: each setting
-#: cut about 0.05–0.4 s of a run's ``wandb.init`` + ``finish`` offline, together from 0.3 s to 0.03 s per run after a
-#: process's first (docs/scale.md, "W&B's cost per run"). The package versions are in the summary (``packages/*``),
-#: the git commit in the config (``provenance``) and tags, the printed output in the run folder's log.
+#: What W&B would gather per run that the run already records, or that a run of seconds does not need. Measured by
+#: ``python -m benchmark.perf wandb`` (docs/scale.md): an offline init + finish after a process's first takes 0.02 s
+#: with these against 0.19 s with W&B's defaults, most of it the requirements file; the stats sampler and the
+#: console capture cost little there but run beside the run. The package versions are in the summary
+#: (``packages/*``), the git commit in the config (``provenance``) and tags, the printed output in the run's log.
 LEAN_SETTINGS = {
     "x_save_requirements": False,  # a pip freeze into requirements.txt, per run: the largest part
     "x_disable_stats": True,  # the system-metrics sampler (CPU, memory; a wandb-symon process) of every run
-    "console": "off",  # capturing stdout and stderr into output.log
+    "console": "off",  # capturing stdout and stderr into output.log while the run goes
     "disable_git": True,  # W&B's own git calls
 }
 

@@ -1,4 +1,4 @@
-"""Benchmark scripts that print numbers (never timed tests): ``python -m benchmark.perf {selectors,scale}``."""
+"""Benchmark scripts that print numbers (never timed tests): ``python -m benchmark.perf {selectors,scale,wandb}``."""
 
 import argparse
 import importlib
@@ -6,6 +6,7 @@ import importlib
 COMMANDS = {
     "selectors": "benchmark.perf.selectors",
     "scale": "benchmark.perf.scale",
+    "wandb": "benchmark.perf.tracker",
 }
 
 parser = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__)
