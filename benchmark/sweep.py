@@ -13,8 +13,8 @@ Hydra calls :class:`SweepCallback` around runs and sweeps (``hydra.callbacks`` i
   listed.
 * SIGTERM or SIGINT to the sweep's parent ends every job (:meth:`SweepCallback.stop`): it passes SIGTERM on to its
   worker processes, whose running jobs record ``interrupted`` after their last complete round and exit, waits for
-  them (killing what is left after :data:`STOP_SECONDS`, and recording a killed worker's job as interrupted in its
-  stead), writes ``sweep_summary.json`` and exits 128 + the signal.
+  them (killing what is left after :data:`STOP_SECONDS`, and recording the job of any worker killed before it
+  recorded itself as interrupted in its stead), writes ``sweep_summary.json`` and exits 128 + the signal.
   A job that runs in the parent itself (the basic launcher) is interrupted like a single run. A worker whose parent
   was killed, or that missed the signal, stops by itself at its next round's end (:func:`sweep_stopping`).
 * ``on_run_start``: remembers what a single run's folder held before Hydra wrote into it, so a run that
@@ -237,7 +237,7 @@ def _ignores_sigterm(pid: int) -> bool:
 
 def stop_workers() -> set[int]:
     """SIGTERM to every process of the sweep below this one; SIGKILL to any left after :data:`STOP_SECONDS`, or at
-    once to those that ignore SIGTERM. Returns the processes it killed."""
+    once to those that ignore SIGTERM. Returns every process it stopped (all have ended when it returns)."""
     workers = _descendants(os.getpid())
     for pid in workers:
         try:
@@ -247,31 +247,37 @@ def stop_workers() -> set[int]:
     deadline = time.monotonic() + STOP_SECONDS
     while time.monotonic() < deadline and any(_running(p) and not _ignores_sigterm(p) for p in workers):
         time.sleep(0.1)
-    killed = set()
     for pid in filter(_running, workers):
         try:
             os.kill(pid, signal.SIGKILL)
-            killed.add(pid)
         except ProcessLookupError:
             continue
-    return killed
+    return set(workers)
 
 
-def record_killed_jobs(folder: Path, killed: set[int]) -> None:
-    """A worker that did not record its interruption in time (a loaded or swapping machine) was killed: its job is
-    listed as interrupted all the same, found by the run lock's holder file the killed process leaves behind. The
-    run itself resumes from its last complete round, as after any kill."""
+def record_killed_jobs(folder: Path, stopped: set[int]) -> None:
+    """A worker that ended without writing its job's line was killed: by the parent after :data:`STOP_SECONDS`, or
+    by the launcher's own pool (loky kills the other workers the moment one exits), perhaps after its run recorded
+    itself. Its job is listed as interrupted all the same, found by the holder file a killed run leaves behind, or
+    by the run's own ``interrupted`` summary written since the sweep started. The run resumes from its last
+    complete round, as after any kill."""
     sweep_id = os.environ.get(ID_VARIABLE)
+    started = float(os.environ.get(STARTED_VARIABLE, 0))
     recorded = {line["run"] for line in _job_lines(folder) if line.get("sweep_id") == sweep_id}
-    for holder in folder.glob(f"*/{HOLDER_NAME}"):
+    for run_dir in sorted(path for path in folder.iterdir() if path.is_dir() and path.name not in recorded):
+        holder, summary = run_dir / HOLDER_NAME, RunFolder(run_dir).summary
         try:
-            pid = json.loads(holder.read_text()).get("pid")
+            if holder.exists() and json.loads(holder.read_text()).get("pid") in stopped:
+                began = holder.stat().st_mtime  # written as the run began
+            elif summary.exists() and summary.stat().st_mtime >= started and \
+                    json.loads(summary.read_text()).get("status") == "interrupted":
+                began = started
+            else:
+                continue
         except (OSError, ValueError, AttributeError):
             continue
-        if pid in killed and holder.parent.name not in recorded:
-            reason = f"interrupted (killed: it did not stop within {STOP_SECONDS:.0f} s of the signal; its last " \
-                "complete round is kept)"
-            record_job(holder.parent, "interrupted", reason, started=holder.stat().st_mtime)  # written as it began
+        reason = "interrupted (killed before it could record its interruption; its last complete round is kept)"
+        record_job(run_dir, "interrupted", reason, started=began)
 
 
 def end_interrupted(folder: Path, signum: int) -> None:

@@ -80,7 +80,8 @@ def test_a_signal_to_the_parent_ends_every_job_cleanly(tmp_path: Path, launcher,
     folder = sweep_folder(tmp_path)
     summary = json.loads((folder / "sweep_summary.json").read_text())
     stopped = {job["run"] for job in summary["failed"] if job["status"] == "interrupted"}
-    # a worker too slow to record its interruption (a loaded machine) is killed, and the parent lists its job
+    # a worker killed before it recorded itself (by the parent after 10 s, or by joblib's pool once another worker
+    # exited) is listed by the parent
     killed = {job["run"] for job in summary["failed"] if "killed" in job["reason"]}
     assert stopped and summary["finished"] == 0
     started = {p.parent.name for p in folder.glob("*/metrics.jsonl")}
@@ -104,10 +105,17 @@ def test_a_worker_killed_for_not_stopping_in_time_is_listed_as_interrupted(tmp_p
     for run, pid in (("slow", 101), ("recorded", 102), ("other", 103)):
         (tmp_path / run).mkdir()
         (tmp_path / run / ".lock.holder").write_text(json.dumps({"pid": pid}))
+    monkeypatch.setenv(sweep_module.STARTED_VARIABLE, str(time.time() - 60))
     sweep_module.record_job(tmp_path / "recorded", "interrupted", "interrupted (signal SIGTERM)", time.time())
+    # a run that recorded itself and released its lock, whose worker was killed before the sweep's line
+    (tmp_path / "released").mkdir()
+    (tmp_path / "released" / "summary.json").write_text(json.dumps({"status": "interrupted"}))
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "summary.json").write_text(json.dumps({"status": "finished"}))
     sweep_module.record_killed_jobs(tmp_path, {101, 102})
     jobs, failed, _ = sweep_module.write_summary(tmp_path)
-    assert failed == ["recorded", "slow"] and "killed" in jobs["slow"]["reason"]
+    assert failed == ["recorded", "released", "slow"] and "killed" in jobs["slow"]["reason"]
+    assert "killed" in jobs["released"]["reason"] and "done" not in jobs and "other" not in jobs
     assert jobs["recorded"]["reason"] == "interrupted (signal SIGTERM)"
 
 
