@@ -67,3 +67,17 @@ def doc_blocks(markdown: str) -> tuple[dict[str, str], list[str]]:
             first, rest = body.split("\n", 1)
             files[first.lstrip("# ").strip()] = rest
     return files, commands
+
+
+def assert_run_fails_at_round_one(cfg: DictConfig, run_dir: Path, match: str) -> None:
+    """The run stops at round 1 with one line matching ``match``, and its summary records the failure there."""
+    import json
+
+    from benchmark.errors import UserError
+    from benchmark.runner import run_experiment
+
+    with pytest.raises(UserError, match=match) as err:
+        run_experiment(cfg, run_dir)
+    assert "\n" not in str(err.value)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["rounds_completed"] == 1

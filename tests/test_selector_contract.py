@@ -1,6 +1,5 @@
 """The selector contract, checked early and in one line: the class before round 0, every batch it returns."""
 
-import json
 from abc import abstractmethod
 
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 from benchmark.errors import UserError
 from benchmark.runner import run_experiment
 from benchmark.selectors import SelectionContext, Selector
+from tests.conftest import assert_run_fails_at_round_one
 
 
 class Returns(Selector):
@@ -53,11 +53,7 @@ BROKEN_BATCHES = {
 @pytest.mark.parametrize(("kind", "rule"), BROKEN_BATCHES.items(), ids=BROKEN_BATCHES)
 def test_a_batch_that_breaks_the_contract_stops_the_run_in_one_line(make_config, run_dir, kind, rule):
     cfg = make_config("selector=random", f"selector._target_={__name__}.Returns", f"+selector.kind={kind}")
-    with pytest.raises(UserError, match=rf"^round 1: selector Returns broke the selector contract: .*{rule}") as err:
-        run_experiment(cfg, run_dir)
-    assert "\n" not in str(err.value)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "failed" and summary["rounds_completed"] == 1
+    assert_run_fails_at_round_one(cfg, run_dir, rf"^round 1: selector Returns broke the selector contract: .*{rule}")
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 1
 
 

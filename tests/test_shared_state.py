@@ -1,7 +1,6 @@
 """A selector cannot spoil what its SelectionContext shares with the run: array writes are refused naming the
 attribute, in-place tensor writes are found after ``select``, and the labels trained on are the labels saved."""
 
-import json
 from typing import ClassVar
 
 import numpy as np
@@ -9,9 +8,9 @@ import pytest
 import torch
 
 from benchmark import loop
-from benchmark.errors import UserError
 from benchmark.runner import run_experiment
 from benchmark.selectors import SelectionContext, Selector
+from tests.conftest import assert_run_fails_at_round_one
 
 
 class Vandal(Selector):
@@ -67,11 +66,7 @@ REFUSED = {
 @pytest.mark.parametrize(("how", "message"), REFUSED.items(), ids=REFUSED)
 def test_a_write_into_the_context_stops_the_run_in_one_line(make_config, run_dir, how, message):
     cfg = make_config("selector=random", f"selector._target_={__name__}.Vandal", f"+selector.how={how}")
-    with pytest.raises(UserError, match=rf"^round 1: selector Vandal {message}") as err:
-        run_experiment(cfg, run_dir)
-    assert "\n" not in str(err.value)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "failed" and summary["rounds_completed"] == 1
+    assert_run_fails_at_round_one(cfg, run_dir, rf"^round 1: selector Vandal {message}")
 
 
 def test_writing_into_copies_is_allowed_and_the_labels_trained_on_are_the_labels_saved(make_config, run_dir,
